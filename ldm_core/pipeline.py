@@ -1,0 +1,625 @@
+"""LatentDiffusionPipeline: the one place that knows the VAE, the denoiser, the schedule and the samplers.
+
+    image --vae.encode--> z_0 * scaling_factor --sampler(unet, schedule)--> ẑ_0 --vae.decode(ẑ_0 / scaling_factor)--> image
+
+Seeds become generators here and nowhere else: image i of a call uses ``torch.Generator().manual_seed(seed + i)``
+for all of its draws (initial noise first, then every draw the sampler makes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from . import images as imx
+from .checkpoint import CheckpointError, load_model_folder, load_state, save_model_folder
+from .samplers import (
+    SAMPLERS,
+    StepInfo,
+    ddim_invert,
+    get_sampler,
+    guided_denoiser,
+    randn,
+    sample_repaint,
+)
+from .schedule import TIMESTEP_SPACINGS, NoiseSchedule, make_schedule, make_timesteps
+from .unet import UNet, UNetConfig
+from .vae import VAE, VAEConfig
+
+GUIDANCE_RANGE = (0.0, 20.0)
+OUTPUT_TYPES = ("np", "pil", "latent")
+INTERPOLATION_METHODS = ("slerp", "lerp")
+EDIT_METHODS = ("sdedit", "inversion")
+INPAINT_METHODS = ("blend", "repaint")
+MAX_BATCH = 256
+MAX_SEED = 2**63 - 1 - MAX_BATCH
+
+
+@dataclass
+class PipelineOutput:
+    images: np.ndarray | list[Image.Image] | Tensor  # [N, H, W, C] in [0, 1], PIL images, or latents
+    latents: Tensor  # final scaled latents ẑ_0 [N, c, h, w]
+    class_labels: list[int]  # -1 = unconditional
+    seeds: list[int]  # seed of each image
+    timesteps: list[int]  # the timesteps the sampler visited
+    num_inference_steps_run: int  # how many sampler steps ran (img2img runs int(N * strength))
+    intermediates: list[dict[str, Any]] = field(default_factory=list)  # per step: i, t, x_t, x0 (latents)
+    extras: dict[str, Any] = field(default_factory=dict)  # method-specific results (e.g. the latent mask)
+
+
+def slerp(a: Tensor, b: Tensor, w: float) -> Tensor:
+    """Spherical interpolation per image between noise tensors a, b [B, ...] (Shoemake 1985); exact at w = 0, 1."""
+    if w == 0.0:
+        return a.clone()
+    if w == 1.0:
+        return b.clone()
+    af, bf = a.flatten(1).double(), b.flatten(1).double()
+    cos = (af * bf).sum(1) / (af.norm(dim=1) * bf.norm(dim=1))
+    theta = torch.arccos(cos.clamp(-1.0, 1.0))[:, None]  # [B, 1]
+    sin = torch.sin(theta)
+    out = torch.where(
+        sin.abs() < 1e-6,
+        (1 - w) * af + w * bf,  # (nearly) parallel: lerp
+        (torch.sin((1 - w) * theta) * af + torch.sin(w * theta) * bf) / sin,
+    )
+    return out.to(a.dtype).view_as(a)
+
+
+def lerp(a: Tensor, b: Tensor, w: float) -> Tensor:
+    if w == 0.0:
+        return a.clone()
+    if w == 1.0:
+        return b.clone()
+    return (1 - w) * a + w * b
+
+
+def _check_number(name: str, value: Any, lo: float, hi: float, *, integer: bool = False, lo_open: bool = False) -> None:
+    kind = "an int" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be {kind}, got {type(value).__name__} {value!r}")
+    if integer and not float(value).is_integer():
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    bad = value <= lo if lo_open else value < lo
+    if bad or value > hi:
+        lo_s = f"({lo:g}" if lo_open else f"[{lo:g}"
+        raise ValueError(f"{name} must be in {lo_s}, {hi:g}], got {value}")
+
+
+class LatentDiffusionPipeline:
+    """Class-conditional latent diffusion: generate, img2img, inpaint, interpolate, invert."""
+
+    def __init__(
+        self,
+        vae: VAE,
+        unet: UNet,
+        schedule: NoiseSchedule,
+        scaling_factor: float,
+        class_names: Sequence[str],
+        *,
+        default_guidance_scale: float = 3.0,
+        name: str = "model",
+        extra_config: dict[str, Any] | None = None,
+    ):
+        if len(class_names) != unet.config.num_classes:
+            raise ValueError(f"{len(class_names)} class names for a UNet of {unet.config.num_classes} classes")
+        if vae.config.latent_channels != unet.config.in_channels:
+            raise ValueError(
+                f"VAE latent channels ({vae.config.latent_channels}) != UNet channels ({unet.config.in_channels})"
+            )
+        self.vae = vae.eval()
+        self.unet = unet.eval()
+        self.schedule = schedule
+        self.scaling_factor = float(scaling_factor)
+        self.class_names = list(class_names)
+        self.default_guidance_scale = float(default_guidance_scale)
+        self.name = name
+        self.extra_config = dict(extra_config or {})
+
+    # ------------------------------------------------------------------ loading and saving
+    @classmethod
+    def from_pretrained(cls, folder: str | os.PathLike, device: str | torch.device = "cpu") -> LatentDiffusionPipeline:
+        """Load a model folder (``config.json`` + ``vae.safetensors`` + ``unet.safetensors``), hashes checked."""
+        config, weights = load_model_folder(folder)
+        for part in ("vae", "unet"):
+            if part not in weights or part not in config:
+                raise CheckpointError(
+                    f"{Path(folder)} has no {part}: a pipeline needs {part}.safetensors and its config"
+                )
+        try:
+            vae = VAE(VAEConfig(**config["vae"]), image_size=int(config["image_size"]))
+            unet = UNet(UNetConfig(**config["unet"]))
+            schedule = make_schedule(**config["schedule"])
+        except (TypeError, KeyError) as e:
+            raise CheckpointError(f"{Path(folder) / 'config.json'} has an unusable model config: {e}") from e
+        load_state(vae, weights["vae"], "vae")
+        load_state(unet, weights["unet"], "unet")
+        known = {"vae", "unet", "schedule", "image_size", "scaling_factor", "class_names", "default_guidance_scale",
+                 "name", "files", "format", "format_version"}  # fmt: skip
+        pipe = cls(
+            vae,
+            unet,
+            schedule,
+            config["scaling_factor"],
+            config["class_names"],
+            default_guidance_scale=config.get("default_guidance_scale", 3.0),
+            name=config.get("name", Path(folder).name),
+            extra_config={k: v for k, v in config.items() if k not in known},
+        )
+        return pipe.to(device)
+
+    def config_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "image_size": self.vae.image_size,
+            "vae": asdict(self.vae.config),
+            "unet": asdict(self.unet.config),
+            "schedule": {"name": self.schedule.name, "num_train_timesteps": self.schedule.num_train_timesteps},
+            "scaling_factor": self.scaling_factor,
+            "class_names": self.class_names,
+            "default_guidance_scale": self.default_guidance_scale,
+            **self.extra_config,
+        }
+
+    def save_pretrained(self, folder: str | os.PathLike) -> Path:
+        return save_model_folder(
+            folder, self.config_dict(), {"vae": self.vae.state_dict(), "unet": self.unet.state_dict()}
+        )
+
+    def to(self, device: str | torch.device) -> LatentDiffusionPipeline:
+        self.vae.to(device)
+        self.unet.to(device)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.unet.parameters()).device
+
+    @property
+    def image_size(self) -> int:
+        return self.vae.image_size
+
+    @property
+    def image_channels(self) -> int:
+        return self.vae.config.in_channels
+
+    @property
+    def latent_shape(self) -> tuple[int, int, int]:
+        s = self.vae.config.latent_size(self.image_size)
+        return (self.vae.config.latent_channels, s, s)
+
+    @property
+    def num_train_timesteps(self) -> int:
+        return self.schedule.num_train_timesteps
+
+    @property
+    def sampler_names(self) -> list[str]:
+        return list(SAMPLERS)
+
+    # ------------------------------------------------------------------ validation
+    def _labels(self, class_labels: Any, num_images: int | None = None) -> list[int]:
+        """Normalise class labels to a list of ints (-1 = unconditional)."""
+        if class_labels is None:
+            n = 1 if num_images is None else num_images
+            _check_number("num_images", n, 1, MAX_BATCH, integer=True)
+            return [-1] * int(n)
+        if isinstance(class_labels, (int, np.integer)) and not isinstance(class_labels, bool):
+            class_labels = [class_labels]
+        if isinstance(class_labels, (str, bytes)) or not isinstance(class_labels, (Sequence, np.ndarray, Tensor)):
+            raise TypeError(f"class_labels must be a list of ints (or None), got {type(class_labels).__name__}")
+        labels = []
+        k = len(self.class_names)
+        for c in list(class_labels):
+            if c is None:
+                labels.append(-1)
+                continue
+            if isinstance(c, Tensor):
+                c = c.item()
+            if isinstance(c, bool) or not isinstance(c, (int, np.integer)):
+                raise TypeError(f"class labels must be ints in 0..{k - 1} or None/-1, got {c!r}")
+            if not -1 <= int(c) < k:
+                raise ValueError(
+                    f"class label must be in 0..{k - 1} ({self.name}) or -1/None for unconditional, got {c}"
+                )
+            labels.append(int(c))
+        if not 1 <= len(labels) <= MAX_BATCH:
+            raise ValueError(f"need 1..{MAX_BATCH} class labels, got {len(labels)}")
+        if num_images is not None and num_images != len(labels):
+            raise ValueError(f"num_images ({num_images}) must match the number of class labels ({len(labels)})")
+        return labels
+
+    def _check_common(self, num_inference_steps: Any, guidance_scale: Any, sampler: str, eta: Any, seed: Any,
+                      output_type: str, timestep_spacing: str) -> None:  # fmt: skip
+        _check_number("num_inference_steps", num_inference_steps, 1, self.num_train_timesteps, integer=True)
+        _check_number("guidance_scale", guidance_scale, *GUIDANCE_RANGE)
+        _check_number("eta", eta, 0.0, 1.0)
+        _check_number("seed", seed, 0, MAX_SEED, integer=True)
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
+        if output_type not in OUTPUT_TYPES:
+            raise ValueError(f"output_type must be one of {list(OUTPUT_TYPES)}, got {output_type!r}")
+        if timestep_spacing not in TIMESTEP_SPACINGS:
+            raise ValueError(f"timestep_spacing must be one of {list(TIMESTEP_SPACINGS)}, got {timestep_spacing!r}")
+
+    def _image(self, image: Any, name: str = "image") -> np.ndarray:
+        """Any accepted image -> float32 [H, W, C] in [0, 1] at the model's size and channels."""
+        arr = imx.to_float_array(image, name)
+        arr = imx.match_channels(arr, self.image_channels)
+        return imx.resize_square(arr, self.image_size, name)
+
+    def _mask(self, mask: Any, image_hw: tuple[int, int]) -> np.ndarray:
+        """Mask (1 = repaint) -> float32 {0, 1} [H, W] at the model's size; it must match the image's size."""
+        if isinstance(mask, np.ndarray) and mask.dtype != np.bool_ and np.issubdtype(mask.dtype, np.integer):
+            if mask.size and mask.min() >= 0 and mask.max() <= 1:  # a 0/1 integer mask
+                mask = mask.astype(np.float32)
+            elif mask.dtype != np.uint8:
+                raise TypeError(f"an integer mask must be uint8 (0..255) or hold only 0 and 1, got dtype {mask.dtype}")
+        arr = imx.to_float_array(mask, "mask")
+        if arr.shape[:2] != image_hw:
+            raise ValueError(
+                f"mask must have the image's size {image_hw[1]}x{image_hw[0]}, got {arr.shape[1]}x{arr.shape[0]}"
+            )
+        if arr.shape[-1] in (2, 4):  # an RGBA mask layer: painted where alpha > 0
+            arr = arr[..., -1:]
+        arr = (arr.max(axis=-1) > 0.5).astype(np.float32)
+        arr = imx.resize_square(arr[..., None], self.image_size, "mask", resample=Image.NEAREST)[..., 0]
+        return (arr > 0.5).astype(np.float32)
+
+    # ------------------------------------------------------------------ building blocks
+    @staticmethod
+    def make_generators(seed: int, n: int) -> list[torch.Generator]:
+        """The single place where a seed becomes randomness: image i gets a CPU generator seeded seed + i."""
+        return [torch.Generator("cpu").manual_seed(int(seed) + i) for i in range(n)]
+
+    def initial_noise(self, seeds: Sequence[int]) -> Tensor:
+        """x_T ~ N(0, I) [N, c, h, w], one fresh generator per seed (the same draw ``__call__`` makes first)."""
+        gens = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
+        return randn((len(gens), *self.latent_shape), gens)
+
+    def class_embeddings(self, labels: Sequence[int]) -> Tensor:
+        return self.unet.embed_class(torch.tensor(list(labels), dtype=torch.long, device=self.device))
+
+    def null_embeddings(self, n: int) -> Tensor:
+        return self.class_embeddings([-1] * n)
+
+    @torch.inference_mode()
+    def encode(self, images: Tensor) -> Tensor:
+        """Images [B, C, H, W] in [-1, 1] -> scaled latents z_0 = mode(q(z|x)) * scaling_factor [B, c, h, w]."""
+        return self.vae.encode(images.to(self.device)).mode() * self.scaling_factor
+
+    @torch.inference_mode()
+    def decode(self, latents: Tensor) -> np.ndarray:
+        """Scaled latents [B, c, h, w] -> float32 images [B, H, W, C] in [0, 1]."""
+        return imx.to_numpy_images(self.vae.decode(latents.to(self.device) / self.scaling_factor))
+
+    def _denoiser(self, cond_emb: Tensor, guidance_scale: float) -> Callable[[Tensor, Tensor], Tensor]:
+        def model(x: Tensor, t: Tensor, emb: Tensor) -> Tensor:
+            return self.unet(x, t, class_emb=emb)
+
+        return guided_denoiser(
+            model, self.schedule, cond_emb, self.null_embeddings(len(cond_emb)), guidance_scale,
+            self.unet.config.prediction_type,
+        )  # fmt: skip
+
+    @torch.inference_mode()
+    def _sample(
+        self,
+        x: Tensor,
+        timesteps: Tensor,
+        cond_emb: Tensor,
+        guidance_scale: float,
+        sampler: str,
+        eta: float,
+        generators: list[torch.Generator],
+        callback: Callable[[StepInfo], None] | None,
+        return_intermediates: bool,
+        step_hook: Callable[[int, int, Tensor], Tensor] | None = None,
+    ) -> tuple[Tensor, list[dict[str, Any]]]:
+        intermediates: list[dict[str, Any]] = []
+
+        def on_step(info: StepInfo) -> None:
+            if return_intermediates:
+                intermediates.append({"i": info.i, "t": info.t, "x_t": info.x_t.clone(), "x0": info.x0.clone()})
+            if callback is not None:
+                callback(info)
+
+        z = get_sampler(sampler)(
+            self._denoiser(cond_emb, guidance_scale), x.to(self.device), self.schedule, timesteps,
+            eta=eta, generators=generators, callback=on_step, step_hook=step_hook,
+        )  # fmt: skip
+        return z, intermediates
+
+    def _output(self, z: Tensor, output_type: str) -> np.ndarray | list[Image.Image] | Tensor:
+        if output_type == "latent":
+            return z
+        images = self.decode(z)
+        return imx.to_pil(images) if output_type == "pil" else images
+
+    # ------------------------------------------------------------------ the public contract
+    def __call__(
+        self,
+        class_labels: Sequence[int | None] | int | None = None,
+        num_inference_steps: int = 50,
+        guidance_scale: float | None = None,
+        sampler: str = "ddim",
+        eta: float = 0.0,
+        seed: int = 0,
+        output_type: str = "np",
+        *,
+        num_images: int | None = None,
+        latents: Tensor | None = None,
+        variation_seed: int | None = None,
+        variation_strength: float = 0.0,
+        timestep_spacing: str = "trailing",
+        callback: Callable[[StepInfo], None] | None = None,
+        return_intermediates: bool = False,
+    ) -> PipelineOutput:
+        """Generate images of the given classes from noise.
+
+        ``latents`` [N, c, h, w] replaces the initial noise (e.g. from ``invert``). ``variation_seed`` and
+        ``variation_strength`` (in [0, 1]) slerp each image's noise towards the noise of ``variation_seed + i``,
+        as the "variation seed" of Automatic1111.
+        """
+        guidance_scale = self.default_guidance_scale if guidance_scale is None else guidance_scale
+        self._check_common(num_inference_steps, guidance_scale, sampler, eta, seed, output_type, timestep_spacing)
+        labels = self._labels(class_labels, num_images)
+        n = len(labels)
+        _check_number("variation_strength", variation_strength, 0.0, 1.0)
+        gens = self.make_generators(seed, n)
+        x = randn((n, *self.latent_shape), gens)  # x_T, drawn first from each image's generator
+        if latents is not None:
+            if tuple(latents.shape) != (n, *self.latent_shape):
+                raise ValueError(f"latents must have shape {(n, *self.latent_shape)}, got {tuple(latents.shape)}")
+            x = latents.detach().float().cpu()
+        if variation_seed is not None and variation_strength > 0:
+            _check_number("variation_seed", variation_seed, 0, MAX_SEED, integer=True)
+            x = slerp(x, self.initial_noise([variation_seed + i for i in range(n)]), float(variation_strength))
+        timesteps = make_timesteps(self.num_train_timesteps, num_inference_steps, timestep_spacing)
+        z, inter = self._sample(
+            x, timesteps, self.class_embeddings(labels), guidance_scale, sampler, eta, gens, callback,
+            return_intermediates,
+        )  # fmt: skip
+        return PipelineOutput(
+            self._output(z, output_type), z, labels, [seed + i for i in range(n)], timesteps.tolist(),
+            len(timesteps), inter,
+        )  # fmt: skip
+
+    def img2img(
+        self,
+        image: Any,
+        strength: float = 0.6,
+        class_labels: Sequence[int | None] | int | None = None,
+        num_inference_steps: int = 50,
+        guidance_scale: float | None = None,
+        sampler: str = "ddim",
+        eta: float = 0.0,
+        seed: int = 0,
+        output_type: str = "np",
+        *,
+        method: str = "sdedit",
+        source_class_labels: Sequence[int | None] | int | None = None,
+        timestep_spacing: str = "trailing",
+        callback: Callable[[StepInfo], None] | None = None,
+        return_intermediates: bool = False,
+    ) -> PipelineOutput:
+        """Edit an image: noise its latent to a level set by ``strength`` and denoise it towards ``class_labels``.
+
+        Runs exactly ``int(num_inference_steps * strength)`` steps, the last ones of the full schedule.
+        ``method="sdedit"`` (Meng et al. 2022) noises with fresh Gaussian noise (strength 1.0 starts from pure noise,
+        so it equals ``__call__`` with the same seed); ``method="inversion"`` instead runs DDIM inversion of the latent
+        under ``source_class_labels`` (unconditional by default) up to that level, then samples with the target class,
+        so the edit keeps more of the layout.
+        """
+        guidance_scale = self.default_guidance_scale if guidance_scale is None else guidance_scale
+        self._check_common(num_inference_steps, guidance_scale, sampler, eta, seed, output_type, timestep_spacing)
+        _check_number("strength", strength, 0.0, 1.0, lo_open=True)
+        if method not in EDIT_METHODS:
+            raise ValueError(f"method must be one of {list(EDIT_METHODS)}, got {method!r}")
+        labels = self._labels(class_labels)
+        n = len(labels)
+        n_run = int(num_inference_steps * strength)
+        if n_run < 1:
+            raise ValueError(
+                f"strength {strength} x {num_inference_steps} steps runs no step: int(steps * strength) must be >= 1"
+            )
+        img = imx.to_model_tensor(self._image(image)).expand(n, -1, -1, -1)
+        z0 = self.encode(img)
+        gens = self.make_generators(seed, n)
+        timesteps = make_timesteps(self.num_train_timesteps, num_inference_steps, timestep_spacing)
+        timesteps = timesteps[num_inference_steps - n_run :]
+        noise = randn(tuple(z0.shape), gens)
+        extras: dict[str, Any] = {"source_latents": z0}
+        if method == "sdedit":
+            x = noise if strength == 1.0 else self.schedule.q_sample(z0, int(timesteps[0]), noise)
+        else:
+            src = self._labels(source_class_labels, n) if source_class_labels is not None else [-1] * n
+            x = self._invert(z0, timesteps, src)
+        z, inter = self._sample(
+            x, timesteps, self.class_embeddings(labels), guidance_scale, sampler, eta, gens, callback,
+            return_intermediates,
+        )  # fmt: skip
+        return PipelineOutput(
+            self._output(z, output_type), z, labels, [seed + i for i in range(n)], timesteps.tolist(), n_run,
+            inter, extras,
+        )  # fmt: skip
+
+    @torch.inference_mode()
+    def _invert(self, z0: Tensor, timesteps: Tensor, labels: Sequence[int], guidance_scale: float = 1.0) -> Tensor:
+        return ddim_invert(self._denoiser(self.class_embeddings(labels), guidance_scale), z0, self.schedule, timesteps)
+
+    def invert(
+        self,
+        image: Any,
+        class_labels: Sequence[int | None] | int | None = None,
+        num_inference_steps: int = 50,
+        *,
+        timestep_spacing: str = "trailing",
+    ) -> Tensor:
+        """DDIM inversion x_0 -> x_T of an image (guidance 1). Pass the result as ``latents=`` to regenerate it."""
+        self._check_common(num_inference_steps, 1.0, "ddim", 0.0, 0, "np", timestep_spacing)
+        labels = self._labels(class_labels)
+        img = imx.to_model_tensor(self._image(image)).expand(len(labels), -1, -1, -1)
+        timesteps = make_timesteps(self.num_train_timesteps, num_inference_steps, timestep_spacing)
+        return self._invert(self.encode(img), timesteps, labels)
+
+    def latent_mask(self, mask: np.ndarray) -> Tensor:
+        """Pixel mask [H, W] (1 = repaint) -> latent mask [1, 1, h, w]: a latent cell is repainted if any pixel is."""
+        m = torch.from_numpy(mask)[None, None]
+        return torch.nn.functional.adaptive_max_pool2d(m, self.latent_shape[1:])
+
+    def inpaint(
+        self,
+        image: Any,
+        mask: Any,
+        class_labels: Sequence[int | None] | int | None = None,
+        num_inference_steps: int = 50,
+        guidance_scale: float | None = None,
+        sampler: str = "ddim",
+        eta: float = 0.0,
+        seed: int = 0,
+        output_type: str = "np",
+        *,
+        method: str = "blend",
+        mask_blur: int = 2,
+        jump_length: int = 10,
+        jump_n_sample: int = 10,
+        timestep_spacing: str = "trailing",
+        callback: Callable[[StepInfo], None] | None = None,
+        return_intermediates: bool = False,
+    ) -> PipelineOutput:
+        """Repaint the masked part (mask 1 = repaint, 0 = keep) of an image.
+
+        ``method="blend"``: after every sampler step the known region is replaced by the original latent noised to
+        that step's level (latent blending, as in LDM / Blended Latent Diffusion). ``method="repaint"``: RePaint's
+        resampling with ``jump_length`` and ``jump_n_sample`` (DDPM steps; ``sampler`` is not used). Finally the kept
+        pixels are pasted back through the mask blurred by ``mask_blur`` pixels, so pixels farther than that from the
+        mask are returned unchanged.
+        """
+        guidance_scale = self.default_guidance_scale if guidance_scale is None else guidance_scale
+        self._check_common(num_inference_steps, guidance_scale, sampler, eta, seed, output_type, timestep_spacing)
+        if method not in INPAINT_METHODS:
+            raise ValueError(f"method must be one of {list(INPAINT_METHODS)}, got {method!r}")
+        _check_number("mask_blur", mask_blur, 0, 16, integer=True)
+        _check_number("jump_length", jump_length, 1, num_inference_steps, integer=True)
+        _check_number("jump_n_sample", jump_n_sample, 1, 20, integer=True)
+        labels = self._labels(class_labels)
+        n = len(labels)
+        raw = imx.to_float_array(image, "image")
+        img = self._image(image)  # [H, W, C] in [0, 1], model size
+        m = self._mask(mask, raw.shape[:2])  # [H, W] in {0, 1}
+        if m.sum() == 0:
+            raise ValueError("mask is empty: paint the region to repaint (mask 1 = repaint, 0 = keep)")
+        z0 = self.encode(imx.to_model_tensor(img).expand(n, -1, -1, -1))
+        m_lat = self.latent_mask(m).to(self.device)  # [1, 1, h, w]
+        gens = self.make_generators(seed, n)
+        timesteps = make_timesteps(self.num_train_timesteps, num_inference_steps, timestep_spacing)
+        noise = randn(tuple(z0.shape), gens)
+        emb = self.class_embeddings(labels)
+        if method == "blend":
+
+            def keep_known(i: int, t_prev: int, x: Tensor) -> Tensor:
+                known = self.schedule.q_sample(z0, t_prev, noise) if t_prev >= 0 else z0
+                return m_lat * x + (1.0 - m_lat) * known
+
+            z, inter = self._sample(
+                noise, timesteps, emb, guidance_scale, sampler, eta, gens, callback, return_intermediates, keep_known
+            )
+        else:
+            inter = []
+            with torch.inference_mode():
+                z = sample_repaint(
+                    self._denoiser(emb, guidance_scale), noise, self.schedule, timesteps, known=z0, mask=m_lat,
+                    jump_length=jump_length, jump_n_sample=jump_n_sample, generators=gens, callback=callback,
+                )  # fmt: skip
+        generated = torch.from_numpy(self.decode(z))  # [N, H, W, C]
+        blurred = imx.blur_mask(torch.from_numpy(m)[None, None], mask_blur)[0, 0, :, :, None]  # [H, W, 1]
+        original = torch.from_numpy(img)[None]
+        out = (blurred * generated + (1.0 - blurred) * original).numpy().astype(np.float32)
+        out = np.where(blurred.numpy() == 0.0, img[None], out)  # kept pixels exactly as given
+        extras = {"latent_mask": m_lat.cpu(), "mask": m, "blurred_mask": blurred[..., 0].numpy()}
+        images: Any = imx.to_pil(out) if output_type == "pil" else (z if output_type == "latent" else out)
+        return PipelineOutput(
+            images, z, labels, [seed + i for i in range(n)], timesteps.tolist(), len(timesteps), inter, extras
+        )
+
+    def interpolate(
+        self,
+        seed_a: int = 0,
+        seed_b: int = 1,
+        weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+        class_labels: Sequence[int | None] | int | None = None,
+        method: str = "slerp",
+        num_inference_steps: int = 50,
+        guidance_scale: float | None = None,
+        sampler: str = "ddim",
+        eta: float = 0.0,
+        output_type: str = "np",
+        *,
+        class_labels_b: Sequence[int | None] | int | None = None,
+        timestep_spacing: str = "trailing",
+        callback: Callable[[StepInfo], None] | None = None,
+    ) -> PipelineOutput:
+        """Images along a path between the noise of ``seed_a`` and of ``seed_b``, one per weight in [0, 1].
+
+        ``method`` is ``slerp`` (keeps the noise on the Gaussian shell) or ``lerp``. With ``class_labels_b`` the class
+        embedding moves from ``class_labels`` to it by the same weight. Weight 0 gives the image of
+        ``pipe(seed=seed_a)`` and weight 1 that of ``pipe(seed=seed_b)`` (same class and settings); stochastic samplers
+        continue with seed_a's generator below weight 0.5 and seed_b's from 0.5 on.
+        """
+        guidance_scale = self.default_guidance_scale if guidance_scale is None else guidance_scale
+        self._check_common(num_inference_steps, guidance_scale, sampler, eta, seed_a, output_type, timestep_spacing)
+        _check_number("seed_b", seed_b, 0, MAX_SEED, integer=True)
+        if method not in INTERPOLATION_METHODS:
+            raise ValueError(f"method must be one of {list(INTERPOLATION_METHODS)}, got {method!r}")
+        ws = [float(w) for w in (weights if isinstance(weights, Sequence) else [weights])]
+        if not 1 <= len(ws) <= MAX_BATCH:
+            raise ValueError(f"need 1..{MAX_BATCH} weights, got {len(ws)}")
+        for w in ws:
+            _check_number("interpolation weight", w, 0.0, 1.0)
+        label_a = self._labels(class_labels)
+        label_b = self._labels(class_labels_b) if class_labels_b is not None else label_a
+        if len(label_a) != 1 or len(label_b) != 1:
+            raise ValueError("interpolate takes one class label (and optionally one class_labels_b)")
+        mix = slerp if method == "slerp" else lerp
+        gens = [torch.Generator("cpu").manual_seed(int(seed_a if w < 0.5 else seed_b)) for w in ws]
+        noise_a, noise_b = self.initial_noise([seed_a]), self.initial_noise([seed_b])
+        for g in gens:  # advance past the x_T draw, as in __call__
+            randn((1, *self.latent_shape), [g])
+        x = torch.cat([mix(noise_a, noise_b, w) for w in ws])
+        emb_a, emb_b = self.class_embeddings(label_a), self.class_embeddings(label_b)
+        emb = torch.cat([lerp(emb_a, emb_b, w) for w in ws])
+        timesteps = make_timesteps(self.num_train_timesteps, num_inference_steps, timestep_spacing)
+        z, _ = self._sample(x, timesteps, emb, guidance_scale, sampler, eta, gens, callback, False)
+        return PipelineOutput(
+            self._output(z, output_type), z, [label_a[0] if w < 0.5 else label_b[0] for w in ws],
+            [seed_a if w < 0.5 else seed_b for w in ws], timesteps.tolist(), len(timesteps), [],
+            {"weights": ws},
+        )  # fmt: skip
+
+    def add_noise(self, image: Any, timesteps: Sequence[int], seed: int = 0) -> dict[str, Any]:
+        """The forward process on one image, for teaching: z_t = q_sample(z_0, t, ε) for each t, and its decoding.
+
+        Returns ``{"timesteps", "latents" [K, c, h, w], "images" [K, H, W, C], "alpha_bar" [K]}``; one ε for all t.
+        """
+        _check_number("seed", seed, 0, MAX_SEED, integer=True)
+        ts = [int(t) for t in timesteps]
+        for t in ts:
+            _check_number("timestep", t, 0, self.num_train_timesteps - 1, integer=True)
+        z0 = self.encode(imx.to_model_tensor(self._image(image)))
+        eps = randn(tuple(z0.shape), self.make_generators(seed, 1))
+        zt = torch.cat([self.schedule.q_sample(z0, t, eps) for t in ts])
+        return {
+            "timesteps": ts,
+            "latents": zt,
+            "images": self.decode(zt),
+            "alpha_bar": [float(self.schedule.alphas_cumprod[t]) for t in ts],
+        }
