@@ -18,6 +18,7 @@ No sampler keeps state between calls, seeds anything globally or knows about dev
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -368,8 +369,8 @@ def sample_repaint(
     """
     N = len(timesteps)
     levels = repaint_moves(N, jump_length, jump_n_sample)
-    level_t = [-1] + timesteps.flip(0).tolist()  # level k -> timestep; level 0 is clean (t = -1)
-    for i, (hi, lo) in enumerate(zip(levels[:-1], levels[1:])):
+    level_t = [-1, *timesteps.flip(0).tolist()]  # level k -> timestep; level 0 is clean (t = -1)
+    for i, (hi, lo) in enumerate(itertools.pairwise(levels)):
         t_from, t_to = level_t[hi], level_t[lo]
         if lo < hi:  # denoise one step
             eps = denoiser(x, _t(t_from, x))
