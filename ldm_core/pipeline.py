@@ -509,7 +509,7 @@ class LatentDiffusionPipeline:
         if method not in INPAINT_METHODS:
             raise ValueError(f"method must be one of {list(INPAINT_METHODS)}, got {method!r}")
         _check_number("mask_blur", mask_blur, 0, 16, integer=True)
-        _check_number("jump_length", jump_length, 1, num_inference_steps, integer=True)
+        _check_number("jump_length", jump_length, 1, self.num_train_timesteps, integer=True)
         _check_number("jump_n_sample", jump_n_sample, 1, 20, integer=True)
         labels = self._labels(class_labels)
         n = len(labels)
