@@ -1,0 +1,115 @@
+"""Edit tab: img2img. Noise an image's latent part of the way (strength) and denoise it towards a class,
+with fresh noise (SDEdit) or by DDIM inversion."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import gradio as gr
+
+from .common import (
+    as_choice,
+    as_float,
+    class_label,
+    editor_composite,
+    info_markdown,
+    model_view,
+    parameters_text,
+    resolve_seed,
+    sampler_settings,
+    to_images,
+    user_errors,
+)  # fmt: skip
+from .components import CheckedImageEditor
+from .registry import ModelRegistry
+from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
+
+METHODS = {"SDEdit (fresh noise)": "sdedit", "DDIM inversion, then regenerate": "inversion"}
+EXAMPLES_DIR = Path(__file__).parent / "examples"
+
+
+def example_paths() -> list[str]:
+    return [str(p) for p in sorted(EXAMPLES_DIR.glob("*.png"))]
+
+
+def steps_to_run(steps: float, strength: float) -> str:
+    """What the strength slider says next to it: how many of the steps will really run, int(steps × strength)."""
+    try:
+        n = int(int(steps) * float(strength))
+    except (TypeError, ValueError):
+        return "steps that will run: ?"
+    return f"**{n} of {int(steps)} steps will run** (int(steps × strength)); noise starts at step {int(steps) - n}"
+
+
+def edit(
+    registry: ModelRegistry,
+    model: str,
+    image: dict | None,
+    class_name: str,
+    strength: float,
+    method: str,
+    steps: int,
+    guidance: float,
+    sampler: str,
+    eta: float,
+    seed: int,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008
+):
+    """-> (the input as the model sees it, the edited image, settings)."""
+    pipe = registry.get(model)
+    picture = editor_composite(image)
+    label = class_label(pipe, class_name)
+    settings = sampler_settings(pipe, steps, guidance, sampler, eta)
+    strength = as_float("strength", strength, 0.01, 1.0)
+    method_id = METHODS[as_choice("method", method, list(METHODS))]
+    seed = resolve_seed(seed)
+    n_run = int(settings["num_inference_steps"] * strength)
+    seen = model_view(pipe, picture)
+    with user_errors():
+        out = pipe.img2img(picture, strength=strength, class_labels=[label], seed=seed, method=method_id,
+                           callback=lambda i: progress((i.i + 1, max(n_run, 1)), desc="editing"), **settings)  # fmt: skip
+    extra = {"Seed": seed, "Denoising strength": strength, "Edit method": method_id,
+             "Steps run": out.num_inference_steps_run}  # fmt: skip
+    text = parameters_text(model, class_name, settings, extra)
+    return to_images(seen[None])[0], to_images(out.images, text)[0], info_markdown(text)
+
+
+def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) -> None:
+    pipe = registry.get(registry.default)
+    gr.Markdown(
+        "Upload or draw an image (white on black suits the digit and clothing models), or pick an example. "
+        "**Strength** says how far into the noise the image goes before the model denoises it towards the "
+        "target class: low keeps the picture, 1.0 starts from pure noise. **SDEdit** adds fresh noise; "
+        "**DDIM inversion** runs the sampler backwards to find the noise that makes this image, which keeps "
+        "more of its layout."
+    )
+    with gr.Row():
+        with gr.Column(scale=2):
+            image = CheckedImageEditor(
+                label="Image (upload, or draw with the white brush)", type="pil", image_mode="RGBA",
+                sources=["upload", "clipboard"], canvas_size=(280, 280), height=340, elem_id="edit-image",
+                brush=gr.Brush(colors=["#ffffff", "#000000", "#808080"], default_size=18, color_mode="fixed"),
+                layers=False, transforms=(),
+            )  # fmt: skip
+            if example_paths():
+                gr.Examples(example_paths(), inputs=image, label="Examples", examples_per_page=12)
+        with gr.Column(scale=2):
+            class_name = class_picker(bindings, pipe, "edit-class", "Target class")
+            strength = gr.Slider(0.01, 1.0, value=0.6, step=0.01, label="Strength", elem_id="edit-strength")
+            steps_note = gr.Markdown(steps_to_run(25, 0.6), elem_id="edit-steps-run")
+            method = gr.Radio(list(METHODS), value=next(iter(METHODS)), label="Method", elem_id="edit-method")
+            controls = sampler_controls(bindings, pipe, "edit")
+            seed = seed_box("edit-seed")
+            run_btn = gr.Button("Edit", variant="primary", elem_id="edit-run")
+        with gr.Column(scale=2):
+            seen = gr.Image(label="Input as the model sees it", type="pil", format="png", interactive=False,
+                            elem_id="edit-input", elem_classes="pixelated", height=160)  # fmt: skip
+            result = gr.Image(label="Edited", type="pil", format="png", interactive=False, elem_id="edit-result",
+                              elem_classes="pixelated", height=220)  # fmt: skip
+            info = gr.Markdown(elem_id="edit-info")
+    for trigger in (strength.change, controls.steps.change):
+        trigger(steps_to_run, [controls.steps, strength], steps_note, api_visibility="private", queue=False,
+                show_progress="hidden")  # fmt: skip
+    run_btn.click(partial(edit, registry), [model, image, class_name, strength, method, *controls.inputs, seed],
+                  [seen, result, info], api_name="edit")  # fmt: skip

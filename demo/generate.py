@@ -1,0 +1,96 @@
+"""Generate tab: class, sampler settings, seed, batch -> a grid and a gallery, with live x̂_0 previews."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import gradio as gr
+
+from ldm_core import PipelineOutput
+
+from .common import (
+    MAX_BATCH,
+    as_int,
+    class_label,
+    grid_image,
+    info_markdown,
+    parameters_text,
+    resolve_seed,
+    sampler_settings,
+    to_images,
+    user_errors,
+)  # fmt: skip
+from .registry import ModelRegistry
+from .streaming import Preview, stream
+from .widgets import ModelBindings, class_picker, sampler_controls, seed_box, unconditional_note
+
+
+def generate(
+    registry: ModelRegistry,
+    model: str,
+    class_name: str,
+    steps: int,
+    guidance: float,
+    sampler: str,
+    eta: float,
+    seed: int,
+    batch_size: int,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008
+) -> Iterator[tuple[Any, ...]]:
+    """Yield (preview, gr.skip() x 4) while sampling, then (preview, grid, gallery, settings, seed used)."""
+    pipe = registry.get(model)
+    label = class_label(pipe, class_name)
+    settings = sampler_settings(pipe, steps, guidance, sampler, eta)
+    seed = resolve_seed(seed)
+    n = as_int("batch size", batch_size, 1, MAX_BATCH)
+    total = settings["num_inference_steps"]
+    run = partial(pipe, [label] * n, seed=seed, **settings)
+    progress((0, total), desc="sampling")
+    with user_errors():
+        for item in stream(pipe, lambda cb: run(callback=cb), total):
+            if isinstance(item, Preview):
+                progress((item.step, total), desc="sampling")
+                yield grid_image(item.images), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            else:
+                out: PipelineOutput = item
+    size = f"{pipe.image_size}x{pipe.image_size}"
+    texts = [parameters_text(model, class_name, settings, {"Seed": s, "Size": size}) for s in out.seeds]
+    grid_text = parameters_text(model, class_name, settings, {"Seed": seed, "Size": size, "Batch size": n})
+    grid = grid_image(out.images, grid_text)
+    gallery = [(im, f"seed {s}") for im, s in zip(to_images(out.images, texts), out.seeds)]
+    yield grid, grid, gallery, info_markdown(grid_text), seed
+
+
+def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) -> None:
+    pipe = registry.get(registry.default)
+    last_seed = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=2):
+            gr.Markdown(
+                "Pick a class and press **Generate**. The sampler starts from pure noise in the latent space and "
+                "denoises it step by step; the preview shows the model's current guess of the clean image "
+                f"(the predicted x̂₀, decoded by the VAE). {unconditional_note()}"
+            )
+            class_name = class_picker(bindings, pipe, "gen-class")
+            controls = sampler_controls(bindings, pipe, "gen")
+            seed = seed_box("gen-seed", last=last_seed)
+            batch = gr.Slider(1, MAX_BATCH, value=4, step=1, label="Batch size", elem_id="gen-batch")
+            with gr.Row():
+                run_btn = gr.Button("Generate", variant="primary", elem_id="gen-run")
+                stop_btn = gr.Button("Stop", variant="stop", elem_id="gen-stop")
+        with gr.Column(scale=3):
+            with gr.Row():
+                preview = gr.Image(label="Live preview: predicted x̂₀", type="pil", format="png", interactive=False,
+                                   elem_id="gen-preview", elem_classes="pixelated", height=260)  # fmt: skip
+                grid = gr.Image(label="Result", type="pil", format="png", interactive=False, elem_id="gen-result",
+                                elem_classes="pixelated", height=260)  # fmt: skip
+            gallery = gr.Gallery(label="Images (each PNG carries its settings)", format="png", columns=8,
+                                 height=200, elem_id="gen-gallery", elem_classes="pixelated")  # fmt: skip
+            info = gr.Markdown(elem_id="gen-info")
+    event = run_btn.click(
+        partial(generate, registry), [model, class_name, *controls.inputs, seed, batch],
+        [preview, grid, gallery, info, last_seed], api_name="generate",
+    )  # fmt: skip
+    stop_btn.click(None, None, None, cancels=[event])

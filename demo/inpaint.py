@@ -1,0 +1,108 @@
+"""Inpaint tab: paint a mask over an image (the editor's brush layer) and let the model repaint that part."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import gradio as gr
+
+from .common import (
+    as_choice,
+    as_int,
+    class_label,
+    editor_mask,
+    info_markdown,
+    parameters_text,
+    resolve_seed,
+    sampler_settings,
+    to_images,
+    upscale,
+    user_errors,
+)  # fmt: skip
+from .components import CheckedImageEditor
+from .edit import example_paths
+from .registry import ModelRegistry
+from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
+
+METHODS = {"Latent blending": "blend", "RePaint resampling": "repaint"}
+
+
+def inpaint(
+    registry: ModelRegistry,
+    model: str,
+    image: dict | None,
+    class_name: str,
+    method: str,
+    mask_blur: int,
+    jump_length: int,
+    jump_n_sample: int,
+    steps: int,
+    guidance: float,
+    sampler: str,
+    eta: float,
+    seed: int,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008
+):
+    """-> (the inpainted image, the mask at latent resolution upscaled to the image size, settings)."""
+    pipe = registry.get(model)
+    picture, mask = editor_mask(image)
+    label = class_label(pipe, class_name)
+    settings = sampler_settings(pipe, steps, guidance, sampler, eta)
+    method_id = METHODS[as_choice("method", method, list(METHODS))]
+    blur = as_int("mask blur", mask_blur, 0, 16)
+    jumps = {"jump_length": as_int("jump length", jump_length, 1, settings["num_inference_steps"]),
+             "jump_n_sample": as_int("jump count", jump_n_sample, 1, 20)}  # fmt: skip
+    seed = resolve_seed(seed)
+    with user_errors():
+        out = pipe.inpaint(picture, mask, class_labels=[label], seed=seed, method=method_id, mask_blur=blur,
+                           callback=lambda i: progress(None, desc=f"step {i.i + 1}, t = {i.t}"), **jumps,
+                           **settings)  # fmt: skip
+    extra = {"Seed": seed, "Inpaint method": method_id, "Mask blur": blur}
+    if method_id == "repaint":
+        extra |= {"Jump length": jumps["jump_length"], "Jump count": jumps["jump_n_sample"]}
+    text = parameters_text(model, class_name, settings, extra)
+    latent_mask = out.extras["latent_mask"].numpy()[0].transpose(1, 2, 0)  # [h, w, 1] in {0, 1}
+    factor = -(-pipe.image_size // latent_mask.shape[0])
+    mask_view = upscale(latent_mask[None], factor)[:, : pipe.image_size, : pipe.image_size]
+    return to_images(out.images, text)[0], to_images(mask_view)[0], info_markdown(text)
+
+
+def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) -> None:
+    pipe = registry.get(registry.default)
+    gr.Markdown(
+        "Upload an image (or pick an example), then **paint over the part to repaint**: the brush layer is the "
+        "mask. The model works on the small latent, so the mask is taken to latent resolution: a latent cell is "
+        "repainted if any pixel in it is painted (shown on the right). **Latent blending** puts the known part "
+        "back, noised to the current level, after every step; **RePaint** also jumps back up in noise and "
+        "resamples, so the new part fits the old better (slower: jump count × more steps)."
+    )
+    with gr.Row():
+        with gr.Column(scale=2):
+            image = CheckedImageEditor(
+                label="Image; paint the mask over it", type="pil", image_mode="RGBA", sources=["upload", "clipboard"],
+                canvas_size=(280, 280), height=340, elem_id="inpaint-image", layers=False, transforms=(),
+                brush=gr.Brush(colors=["#ff2a6d"], default_size=24, color_mode="fixed"),
+            )  # fmt: skip
+            if example_paths():
+                gr.Examples(example_paths(), inputs=image, label="Examples", examples_per_page=12)
+        with gr.Column(scale=2):
+            class_name = class_picker(bindings, pipe, "inpaint-class", "Class to paint")
+            method = gr.Radio(list(METHODS), value=next(iter(METHODS)), label="Method", elem_id="inpaint-method")
+            blur = gr.Slider(0, 16, value=2, step=1, label="Mask blur (pixels)", elem_id="inpaint-blur")
+            with gr.Row():
+                jump_length = gr.Slider(1, 50, value=5, step=1, label="RePaint jump length", elem_id="inpaint-jump")
+                jump_n = gr.Slider(1, 20, value=3, step=1, label="RePaint jump count", elem_id="inpaint-jump-n")
+            controls = sampler_controls(bindings, pipe, "inpaint")
+            seed = seed_box("inpaint-seed")
+            run_btn = gr.Button("Inpaint", variant="primary", elem_id="inpaint-run")
+        with gr.Column(scale=2):
+            result = gr.Image(label="Inpainted", type="pil", format="png", interactive=False,
+                              elem_id="inpaint-result", elem_classes="pixelated", height=220)  # fmt: skip
+            mask_view = gr.Image(label="Mask at latent resolution (white = repainted)", type="pil", format="png",
+                                 interactive=False, elem_id="inpaint-mask", elem_classes="pixelated", height=160)  # fmt: skip
+            info = gr.Markdown(elem_id="inpaint-info")
+    run_btn.click(
+        partial(inpaint, registry),
+        [model, image, class_name, method, blur, jump_length, jump_n, *controls.inputs, seed],
+        [result, mask_view, info], api_name="inpaint",
+    )  # fmt: skip

@@ -1,0 +1,64 @@
+"""The whole app: a model picker over five tabs, or a message page when there is no model to serve."""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+
+from . import edit, generate, inpaint, interpolate, learn
+from .registry import ModelRegistry
+from .widgets import ModelBindings
+
+TITLE = "LDM Explorer"
+CSS = """
+.pixelated img, .pixelated canvas { image-rendering: pixelated; }
+"""
+THEME = gr.themes.Soft()  # built in: its fonts ship with gradio, so the page needs no font CDN
+LAUNCH_KWARGS = {"theme": THEME, "css": CSS, "max_file_size": "5mb", "ssr_mode": False, "footer_links": ["api"]}
+QUEUE_KWARGS = {"default_concurrency_limit": 1, "max_size": 16}  # 2 CPU cores: one sampling run at a time
+
+
+def build_demo(model_dirs: list[str | os.PathLike]) -> gr.Blocks:
+    """The app for these model folders (each loaded once), queued; a message page if none of them loads."""
+    registry = ModelRegistry(model_dirs)
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        if not len(registry):
+            _message_page(model_dirs, registry.errors)
+        else:
+            _workbench(registry)
+    demo.registry = registry  # for tests and scripts: the loaded pipelines
+    return demo.queue(**QUEUE_KWARGS)
+
+
+def _message_page(model_dirs: list[str | os.PathLike], errors: list[str]) -> None:
+    why = "\n".join(f"- `{e}`" for e in errors) if errors else "- no folder under `checkpoints/` holds a model yet"
+    gr.Markdown(
+        f"# {TITLE}\n\n**No model to show yet.** A model is a folder under `checkpoints/` with `config.json`, "
+        f"`vae.safetensors` and `unet.safetensors` (made by `python -m ldm_core train ...`).\n\n"
+        f"Looked at {len(model_dirs)} folder(s):\n\n{why}\n\nAdd a model folder and restart the app.",
+        elem_id="no-model",
+    )
+
+
+def _workbench(registry: ModelRegistry) -> None:
+    bindings = ModelBindings()
+    with gr.Row(equal_height=True):
+        gr.Markdown(
+            f"# {TITLE}\nA latent diffusion model, step by step: **VAE** (image ↔ small latent) → **noise schedule** "
+            "→ **denoiser** (a class-conditional UNet) → **sampler**."
+        )
+        model = gr.Dropdown(registry.names, value=registry.default, label="Model", elem_id="model", scale=0,
+                            min_width=220)  # fmt: skip
+    with gr.Tabs():
+        with gr.Tab("Generate", id="generate"):
+            generate.build(registry, model, bindings)
+        with gr.Tab("Interpolate", id="interpolate"):
+            interpolate.build(registry, model, bindings)
+        with gr.Tab("Edit", id="edit"):
+            edit.build(registry, model, bindings)
+        with gr.Tab("Inpaint", id="inpaint"):
+            inpaint.build(registry, model, bindings)
+        with gr.Tab("How it works", id="learn") as learn_tab:
+            learn.build(registry, model, bindings, tab=learn_tab)
+    bindings.wire(model, registry)

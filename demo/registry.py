@@ -1,0 +1,69 @@
+"""The model registry: finds the checkpoint folders and loads each one exactly once."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import gradio as gr
+
+from ldm_core import LatentDiffusionPipeline
+
+log = logging.getLogger(__name__)
+
+REQUIRED_FILES = ("config.json", "vae.safetensors", "unet.safetensors")
+SKIPPED_FOLDERS = ("classifiers",)  # evaluation classifiers, not diffusion models
+
+
+def find_model_dirs(root: str | os.PathLike = "checkpoints") -> list[str]:
+    """Every folder under ``root`` that holds a whole model (config.json + vae/unet safetensors), sorted by name."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return [
+        str(d)
+        for d in sorted(root.iterdir())
+        if d.is_dir() and d.name not in SKIPPED_FOLDERS and all((d / f).is_file() for f in REQUIRED_FILES)
+    ]
+
+
+class ModelRegistry:
+    """Loads each model folder once and hands out its pipeline by display name.
+
+    A folder that fails to load (damaged, half-written) is skipped and its error kept in ``errors``,
+    so one bad checkpoint does not take the app down.
+    """
+
+    def __init__(self, model_dirs: list[str | os.PathLike]):
+        self.pipelines: dict[str, LatentDiffusionPipeline] = {}
+        self.folders: dict[str, str] = {}
+        self.errors: list[str] = []
+        for folder in model_dirs:
+            try:
+                pipe = LatentDiffusionPipeline.from_pretrained(folder)
+            except (OSError, ValueError, TypeError) as e:  # CheckpointError is a ValueError
+                log.warning("skipping model folder %s: %s", folder, e)
+                self.errors.append(f"{folder}: {e}")
+                continue
+            label = str(pipe.extra_config.get("display_name") or pipe.name)
+            while label in self.pipelines:  # two folders with the same name stay distinguishable
+                label = f"{label} ({Path(folder).name})"
+            self.pipelines[label] = pipe
+            self.folders[label] = str(folder)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.pipelines)
+
+    @property
+    def default(self) -> str:
+        return self.names[0]
+
+    def get(self, name: str | None) -> LatentDiffusionPipeline:
+        if name not in self.pipelines:
+            raise gr.Error(f"model must be one of {self.names}, got {name!r}")
+        return self.pipelines[name]
+
+    def __len__(self) -> int:
+        return len(self.pipelines)

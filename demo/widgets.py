@@ -1,0 +1,102 @@
+"""Layout pieces several tabs share: class pickers, sampler settings, seed boxes; and the model-change wiring."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from ldm_core import LatentDiffusionPipeline
+
+from .common import MAX_SEED, MAX_STEPS, UNCONDITIONAL, class_choices, random_seed
+from .registry import ModelRegistry
+
+Update = Callable[[LatentDiffusionPipeline], dict[str, Any]]
+
+
+@dataclass
+class ModelBindings:
+    """Components whose choices or defaults depend on the picked model, each with how to update it."""
+
+    items: list[tuple[gr.components.Component, Update]] = field(default_factory=list)
+
+    def add(self, component: gr.components.Component, update: Update) -> gr.components.Component:
+        self.items.append((component, update))
+        return component
+
+    def wire(self, model: gr.Dropdown, registry: ModelRegistry) -> None:
+        def on_model(name: str) -> list[dict[str, Any]]:
+            pipe = registry.get(name)
+            return [gr.update(**update(pipe)) for _, update in self.items]
+
+        model.change(on_model, model, [c for c, _ in self.items], api_visibility="private", queue=False)
+
+
+def class_picker(
+    bindings: ModelBindings, pipe: LatentDiffusionPipeline, elem_id: str, label: str = "Class",
+    extra: tuple[str, ...] = (), value: str | None = None,
+) -> gr.Dropdown:  # fmt: skip
+    """A class picker by name (then "unconditional", then ``extra`` choices such as "same as A")."""
+
+    def choices(p: LatentDiffusionPipeline) -> list[str]:
+        return [*class_choices(p), *extra]
+
+    picker = gr.Dropdown(
+        choices(pipe), value=value or choices(pipe)[0], label=label, elem_id=elem_id,
+        allow_custom_value=True,  # the choices change with the model; handlers check the name
+    )  # fmt: skip
+    return bindings.add(picker, lambda p: {"choices": choices(p), "value": value or choices(p)[0]})
+
+
+@dataclass
+class SamplerControls:
+    steps: gr.Slider
+    guidance: gr.Slider
+    sampler: gr.Dropdown
+    eta: gr.Slider
+
+    @property
+    def inputs(self) -> list[gr.components.Component]:
+        return [self.steps, self.guidance, self.sampler, self.eta]
+
+
+def sampler_controls(
+    bindings: ModelBindings, pipe: LatentDiffusionPipeline, prefix: str, steps: int = 25, sampler: str = "ddim"
+) -> SamplerControls:
+    """Steps (1..1000), guidance, sampler (every one the library has) and eta, with elem_ids ``<prefix>-steps`` ..."""
+    with gr.Row():
+        steps_slider = bindings.add(
+            gr.Slider(1, min(MAX_STEPS, pipe.num_train_timesteps), value=steps, step=1, label="Steps",
+                      info="denoising steps the sampler takes", elem_id=f"{prefix}-steps"),
+            lambda p: {"maximum": min(MAX_STEPS, p.num_train_timesteps)},
+        )  # fmt: skip
+        guidance = bindings.add(
+            gr.Slider(0.0, 20.0, value=pipe.default_guidance_scale, step=0.5, label="Guidance scale",
+                      info="classifier-free guidance: 1 = none, higher = more like the class", elem_id=f"{prefix}-guidance"),
+            lambda p: {"value": p.default_guidance_scale},
+        )  # fmt: skip
+    with gr.Row():
+        sampler_dd = gr.Dropdown(pipe.sampler_names, value=sampler, label="Sampler", elem_id=f"{prefix}-sampler")
+        eta = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Eta", elem_id=f"{prefix}-eta",
+                        info="DDIM noise: 0 = deterministic, 1 = DDPM-like")  # fmt: skip
+    return SamplerControls(steps_slider, guidance, sampler_dd, eta)
+
+
+def seed_box(elem_id: str, label: str = "Seed", value: int = 42, last: gr.State | None = None) -> gr.Number:
+    """A seed number (-1 = random) with a 🎲 button that puts a fresh random seed in it and, given the ``last``
+    seed used (a ``gr.State``), a ♻️ button that puts that one back."""
+    with gr.Row(equal_height=True):
+        seed = gr.Number(value, label=label, precision=0, minimum=-1, maximum=MAX_SEED, elem_id=elem_id,
+                         info="-1 = random", scale=4)  # fmt: skip
+        dice = gr.Button("🎲", elem_id=f"{elem_id}-random", scale=0, min_width=48)
+        if last is not None:
+            reuse = gr.Button("♻️", elem_id=f"{elem_id}-reuse", scale=0, min_width=48)
+            reuse.click(lambda s: gr.skip() if s is None else s, last, seed, api_visibility="private", queue=False)
+    dice.click(random_seed, None, seed, api_visibility="private", queue=False)
+    return seed
+
+
+def unconditional_note() -> str:
+    return f'"{UNCONDITIONAL}" samples without a class (the null class the model was trained with).'
