@@ -233,7 +233,8 @@ def sample_heun(
 ) -> Tensor:
     """Heun's second-order method (Karras et al. 2022, Algorithm 1): Euler, then a trapezoidal correction.
 
-    Two denoiser calls per step except the last (σ = 0), where it is an Euler step.
+    Two denoiser calls per step except the last (σ = 0), where it is an Euler step. Beware very large σ_max: on the
+    cosine schedule (σ ≈ 2e4 at t = 999) the first correction is unstable at few steps; prefer DPM-Solver++ there.
     """
     for i, t in enumerate(timesteps.tolist()):
         t_prev = _next_t(timesteps, i)
