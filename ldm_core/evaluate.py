@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .checkpoint import sha256_file
+from .checkpoint import CheckpointError, sha256_file
 from .classifier import (
     ClassifierConfig,
     ClassifierTrainConfig,
@@ -267,7 +267,7 @@ def default_classifier_folder(model_folder: str | Path, model_name: str) -> Path
     for name in (model_name, Path(model_folder).name):
         if (root / name).is_dir():
             return root / name
-    raise FileNotFoundError(
+    raise CheckpointError(
         f"no classifier for model {model_name!r}: looked in {root / model_name}; train one with "
         f"`python -m ldm_core train-classifier --data <npz> --out {root / model_name}` or pass --classifier"
     )

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from ldm_core import VAE, LatentDiffusionPipeline, UNet, UNetConfig, VAEConfig, make_schedule
+from ldm_core.checkpoint import CheckpointError
 from ldm_core.classifier import (
     ClassifierConfig,
     ClassifierTrainConfig,
@@ -21,7 +22,14 @@ from ldm_core.classifier import (
     save_classifier,
     train_classifier,
 )
-from ldm_core.evaluate import EvalConfig, evaluate, format_table, register, stratified_subset
+from ldm_core.evaluate import (
+    EvalConfig,
+    default_classifier_folder,
+    evaluate,
+    format_table,
+    register,
+    stratified_subset,
+)
 from ldm_core.metrics import feature_stats, frechet_distance, frechet_distance_features, psnr, trace_sqrt_product
 
 K = 3  # classes of the synthetic task
@@ -198,3 +206,12 @@ def test_register_adds_both_commands():
     assert args.per_class == 7 and args.guidance is None and args.json == "o.json" and callable(args.func)
     args = parser.parse_args(["train-classifier", "--data", "d.npz", "--out", "o", "--widths", "8", "16"])
     assert args.widths == [8, 16] and args.func.__name__ == "run_train_classifier"
+
+
+def test_default_classifier_folder_sits_beside_the_models(tmp_path):
+    (tmp_path / "classifiers" / "fashion-mnist").mkdir(parents=True)
+    found = default_classifier_folder(tmp_path / "fashion-mnist", "fashion-mnist")
+    assert found == tmp_path / "classifiers" / "fashion-mnist"
+    assert default_classifier_folder(tmp_path / "fashion-mnist", "Fashion") == found  # falls back to the folder name
+    with pytest.raises(CheckpointError, match="train-classifier"):
+        default_classifier_folder(tmp_path / "mnist", "mnist")
