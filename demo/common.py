@@ -136,8 +136,10 @@ def to_images(images: np.ndarray, text: str | list[str] | None = None) -> list[I
 
 
 def grid_image(images: np.ndarray, text: str | None = None, ncols: int | None = None) -> Image.Image:
-    """float [B, H, W, C] -> one PIL grid (gray gaps between images) with the settings text."""
-    return to_images(imx.make_grid(np.asarray(images), ncols=ncols, pad_value=0.5)[None], text)[0]
+    """float [B, H, W, C] -> one PIL grid (gray gaps between images) with the settings text; one image stays bare."""
+    images = np.asarray(images)
+    grid = images[0] if len(images) == 1 else imx.make_grid(images, ncols=ncols, pad_value=0.5)
+    return to_images(grid[None], text)[0]
 
 
 def upscale(images: np.ndarray, factor: int) -> np.ndarray:

@@ -21,7 +21,8 @@ from .common import (
     to_images,
     user_errors,
 )  # fmt: skip
-from .components import CheckedImageEditor
+from .components import checked_upload
+from .example_images import EXAMPLES
 from .registry import ModelRegistry
 from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
 
@@ -30,7 +31,8 @@ EXAMPLES_DIR = Path(__file__).parent / "examples"
 
 
 def example_paths() -> list[str]:
-    return [str(p) for p in sorted(EXAMPLES_DIR.glob("*.png"))]
+    """The example PNGs in the order they are drawn (digits, then clothes)."""
+    return [str(p) for p in (EXAMPLES_DIR / f"{name}.png" for name in EXAMPLES) if p.is_file()]
 
 
 def steps_to_run(steps: float, strength: float) -> str:
@@ -86,12 +88,12 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
     )
     with gr.Row():
         with gr.Column(scale=2):
-            image = CheckedImageEditor(
+            image = checked_upload(gr.ImageEditor(
                 label="Image (upload, or draw with the white brush)", type="pil", image_mode="RGBA",
                 sources=["upload", "clipboard"], canvas_size=(280, 280), height=340, elem_id="edit-image",
                 brush=gr.Brush(colors=["#ffffff", "#000000", "#808080"], default_size=18, color_mode="fixed"),
                 layers=False, transforms=(),
-            )  # fmt: skip
+            ))  # fmt: skip
             if example_paths():
                 gr.Examples(example_paths(), inputs=image, label="Examples", examples_per_page=12)
         with gr.Column(scale=2):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 import gradio as gr
+import numpy as np
 
 from .common import (
     as_choice,
@@ -12,6 +13,7 @@ from .common import (
     class_label,
     editor_mask,
     info_markdown,
+    model_view,
     parameters_text,
     resolve_seed,
     sampler_settings,
@@ -19,7 +21,7 @@ from .common import (
     upscale,
     user_errors,
 )  # fmt: skip
-from .components import CheckedImageEditor
+from .components import checked_upload
 from .edit import example_paths
 from .registry import ModelRegistry
 from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
@@ -43,7 +45,7 @@ def inpaint(
     seed: int,
     progress: gr.Progress = gr.Progress(),  # noqa: B008
 ):
-    """-> (the inpainted image, the mask at latent resolution upscaled to the image size, settings)."""
+    """-> (the inpainted image, the input with the latent mask's cells tinted red, settings)."""
     pipe = registry.get(model)
     picture, mask = editor_mask(image)
     label = class_label(pipe, class_name)
@@ -62,9 +64,22 @@ def inpaint(
         extra |= {"Jump length": jumps["jump_length"], "Jump count": jumps["jump_n_sample"]}
     text = parameters_text(model, class_name, settings, extra)
     latent_mask = out.extras["latent_mask"].numpy()[0].transpose(1, 2, 0)  # [h, w, 1] in {0, 1}
-    factor = -(-pipe.image_size // latent_mask.shape[0])
-    mask_view = upscale(latent_mask[None], factor)[:, : pipe.image_size, : pipe.image_size]
-    return to_images(out.images, text)[0], to_images(mask_view)[0], info_markdown(text)
+    return (
+        to_images(out.images, text)[0],
+        to_images(mask_overlay(model_view(pipe, picture), latent_mask)[None])[0],
+        info_markdown(text),
+    )
+
+
+def mask_overlay(image: np.ndarray, latent_mask: np.ndarray) -> np.ndarray:
+    """The image [H, W, C] in [0, 1] as RGB with each repainted latent cell ([h, w, 1] mask, nearest-upscaled)
+    tinted red: what "the mask at latent resolution" covers."""
+    H = image.shape[0]
+    factor = -(-H // latent_mask.shape[0])
+    cells = upscale(latent_mask[None], factor)[0, :H, :H]  # [H, W, 1]
+    rgb = np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
+    red = np.array([1.0, 0.16, 0.43], dtype=np.float32)
+    return (1 - 0.6 * cells) * rgb + 0.6 * cells * red
 
 
 def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) -> None:
@@ -78,11 +93,11 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
     )
     with gr.Row():
         with gr.Column(scale=2):
-            image = CheckedImageEditor(
+            image = checked_upload(gr.ImageEditor(
                 label="Image; paint the mask over it", type="pil", image_mode="RGBA", sources=["upload", "clipboard"],
                 canvas_size=(280, 280), height=340, elem_id="inpaint-image", layers=False, transforms=(),
                 brush=gr.Brush(colors=["#ff2a6d"], default_size=24, color_mode="fixed"),
-            )  # fmt: skip
+            ))  # fmt: skip
             if example_paths():
                 gr.Examples(example_paths(), inputs=image, label="Examples", examples_per_page=12)
         with gr.Column(scale=2):
@@ -98,7 +113,7 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
         with gr.Column(scale=2):
             result = gr.Image(label="Inpainted", type="pil", format="png", interactive=False,
                               elem_id="inpaint-result", elem_classes="pixelated", height=220)  # fmt: skip
-            mask_view = gr.Image(label="Mask at latent resolution (white = repainted)", type="pil", format="png",
+            mask_view = gr.Image(label="Mask at latent resolution (red cells are repainted)", type="pil", format="png",
                                  interactive=False, elem_id="inpaint-mask", elem_classes="pixelated", height=160)  # fmt: skip
             info = gr.Markdown(elem_id="inpaint-info")
     run_btn.click(

@@ -24,7 +24,7 @@ from .common import (
     upscale,
     user_errors,
 )  # fmt: skip
-from .components import CheckedImage
+from .components import checked_upload
 from .edit import example_paths
 from .registry import ModelRegistry
 from .widgets import ModelBindings, class_picker
@@ -119,7 +119,7 @@ def reverse_process(
     chosen = [steps_run[k] for k in picks]
     noisy = np.concatenate([pipe.decode(s["x_t"]) for s in chosen])  # [K, H, W, C]
     clean = np.concatenate([pipe.decode(s["x0"]) for s in chosen])
-    captions = [f"step {s['i'] + 1}/{len(steps_run)}, t = {s['t']}" for s in chosen]
+    captions = [f"t={s['t']}" for s in chosen]
     return list(zip(to_images(noisy), captions)), list(zip(to_images(clean), captions))
 
 
@@ -133,8 +133,8 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings, 
         with gr.Column(scale=2):
             source = gr.Dropdown(names, value=names[0] if names else None, label="Example image",
                                  elem_id="learn-source")  # fmt: skip
-            upload = CheckedImage(label="…or upload your own", type="pil", sources=["upload"], height=140,
-                                  elem_id="learn-upload")  # fmt: skip
+            upload = checked_upload(gr.Image(label="…or upload your own", type="pil", sources=["upload"], height=140,
+                                  elem_id="learn-upload"))  # fmt: skip
             t = bindings.add(
                 gr.Slider(0, pipe.num_train_timesteps - 1, value=250, step=1, label="Timestep t", elem_id="learn-t"),
                 lambda p: {"maximum": p.num_train_timesteps - 1},

@@ -69,18 +69,18 @@ def sampler_controls(
     with gr.Row():
         steps_slider = bindings.add(
             gr.Slider(1, min(MAX_STEPS, pipe.num_train_timesteps), value=steps, step=1, label="Steps",
-                      info="denoising steps the sampler takes", elem_id=f"{prefix}-steps"),
+                      elem_id=f"{prefix}-steps"),
             lambda p: {"maximum": min(MAX_STEPS, p.num_train_timesteps)},
         )  # fmt: skip
         guidance = bindings.add(
-            gr.Slider(0.0, 20.0, value=pipe.default_guidance_scale, step=0.5, label="Guidance scale",
-                      info="classifier-free guidance: 1 = none, higher = more like the class", elem_id=f"{prefix}-guidance"),
+            gr.Slider(0.0, 20.0, value=pipe.default_guidance_scale, step=0.5, label="Guidance scale (1 = off)",
+                      elem_id=f"{prefix}-guidance"),
             lambda p: {"value": p.default_guidance_scale},
         )  # fmt: skip
     with gr.Row():
         sampler_dd = gr.Dropdown(pipe.sampler_names, value=sampler, label="Sampler", elem_id=f"{prefix}-sampler")
-        eta = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Eta", elem_id=f"{prefix}-eta",
-                        info="DDIM noise: 0 = deterministic, 1 = DDPM-like")  # fmt: skip
+        eta = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Eta (0 = deterministic DDIM)",
+                        elem_id=f"{prefix}-eta")  # fmt: skip
     return SamplerControls(steps_slider, guidance, sampler_dd, eta)
 
 

@@ -66,3 +66,13 @@ def png_bytes(im: Image.Image) -> bytes:
     buf = io.BytesIO()
     im.save(buf, format="PNG")
     return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def server(app):
+    """The app served on 127.0.0.1 (a free port) with the same launch settings as app.py; its local URL."""
+    from demo import LAUNCH_KWARGS
+
+    app.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", server_port=None, **LAUNCH_KWARGS)
+    yield app.local_url
+    app.close()

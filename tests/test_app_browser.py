@@ -1,0 +1,155 @@
+"""The app in a real browser (Debian's Chromium through Playwright), with every request off 127.0.0.1 refused.
+
+Visits every tab, drives one action in each and waits for its image. Screenshots go to
+``test-artifacts/browser/`` (git-ignored): look at them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from app_fixtures import app, app_model_dirs, server  # noqa: F401
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
+
+pytestmark = pytest.mark.browser
+
+
+def _chromium_or_skip() -> None:
+    if Path(CHROMIUM).is_file():
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{CHROMIUM} is missing in CI: install it (apt-get install -y chromium chromium-driver)")
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium chromium-driver); never `playwright install`")
+
+
+@pytest.fixture(scope="module")
+def page(server):  # noqa: F811
+    _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    refused: list[str] = []
+
+    def local_only(route) -> None:
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.route("**/*", local_only)
+        pg.refused = refused
+        start = time.perf_counter()
+        pg.goto(server)
+        pg.wait_for_selector("#gen-run", timeout=15_000)
+        pg.render_s = time.perf_counter() - start
+        yield pg
+        browser.close()
+
+
+def _wait_image(pg, selector: str, timeout: float = 30_000) -> None:
+    """Wait until ``selector`` shows a loaded image and the progress overlay is gone."""
+    pg.wait_for_function(
+        "sel => { const im = document.querySelector(sel); return im && im.complete && im.naturalWidth > 0; }",
+        arg=f"{selector} img",
+        timeout=timeout,
+    )
+    pg.wait_for_function(
+        "() => ![...document.querySelectorAll('[data-testid=status-tracker]')].some(e => !e.classList.contains('hide'))",
+        timeout=timeout,
+    )
+
+
+def _shot(pg, name: str) -> None:
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _set_number(pg, elem_id: str, value: int) -> None:
+    box = pg.locator(f"#{elem_id} input").first
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def test_every_tab_offline(page) -> None:
+    pg = page
+    assert pg.render_s < 10, f"page took {pg.render_s:.1f} s to render"
+
+    # Generate: a batch of 4 with live previews, then the grid and the gallery
+    _set_number(pg, "gen-seed", 7)
+    pg.click("#gen-run")
+    _wait_image(pg, "#gen-result")
+    assert pg.locator("#gen-gallery img").count() == 4
+    assert "Seed: 7" in pg.locator("#gen-info").inner_text()
+    _shot(pg, "1-generate")
+
+    # Interpolate: the strip of frames and the image at the slider's position
+    pg.get_by_role("tab", name="Interpolate").click()
+    _set_number(pg, "interp-frames", 5)
+    pg.click("#interp-run")
+    _wait_image(pg, "#interp-strip")
+    _wait_image(pg, "#interp-image")
+    assert "Weight: 0.5" in pg.locator("#interp-info").inner_text()
+    _shot(pg, "2-interpolate")
+
+    # Edit: pick the first example, watch the steps-to-run note follow the strength, edit
+    pg.get_by_role("tab", name="Edit").click()
+    pg.locator("#edit-strength input[type=number]").fill("0.4")
+    pg.locator("#edit-strength input[type=number]").press("Enter")
+    pg.wait_for_function("() => document.querySelector('#edit-steps-run').innerText.includes('10 of 25')")
+    _example_button(pg, "#edit-image").click()
+    pg.wait_for_selector("#edit-image canvas")
+    pg.click("#edit-run")
+    _wait_image(pg, "#edit-result")
+    assert "Steps run: 10" in pg.locator("#edit-info").inner_text()
+    _shot(pg, "3-edit")
+
+    # Inpaint: an example, a brush stroke over its right half as the mask, inpaint
+    pg.get_by_role("tab", name="Inpaint").click()
+    _example_button(pg, "#inpaint-image").click()
+    time.sleep(1.0)  # the canvas draws the background
+    pg.locator("#inpaint-image button[aria-label=Brush]").click()
+    canvas = pg.locator("#inpaint-image canvas").last
+    box = canvas.bounding_box()
+    x, y, h = box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3, box["height"] * 0.4
+    pg.mouse.move(x, y)
+    pg.mouse.down()
+    for k in range(1, 11):
+        pg.mouse.move(x, y + h * k / 10)
+    pg.mouse.up()
+    pg.click("#inpaint-run")
+    _wait_image(pg, "#inpaint-result")
+    _wait_image(pg, "#inpaint-mask")
+    assert "Inpaint method: blend" in pg.locator("#inpaint-info").inner_text()
+    _shot(pg, "4-inpaint")
+
+    # How it works: the forward process draws on opening; then one sampling run's steps
+    pg.get_by_role("tab", name="How it works").click()
+    _wait_image(pg, "#learn-zt")
+    _wait_image(pg, "#learn-channels")
+    pg.wait_for_selector("#learn-plot img, #learn-plot svg", timeout=15_000)
+    pg.click("#learn-r-run")
+    pg.wait_for_function("() => document.querySelectorAll('#learn-x0 img').length >= 8", timeout=30_000)
+    _shot(pg, "5-how-it-works")
+
+    errors = pg.locator(".toast-body.error, .toast-wrap .error")
+    assert errors.count() == 0, errors.all_inner_texts()
+    assert pg.refused == [], f"the page asked for off-machine resources: {pg.refused}"
+
+
+def _example_button(pg, editor: str):
+    """The first example of the gr.Examples below an editor."""
+    column = pg.locator(editor).locator("xpath=ancestor::div[contains(@class, 'column')][1]")
+    return column.locator(".gallery-item, button.gallery").first

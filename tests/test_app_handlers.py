@@ -1,0 +1,298 @@
+"""The app's handlers called directly (no server): widget values in, images with their settings out."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import gradio as gr
+import numpy as np
+import pytest
+from app_fixtures import CLOTHES, CLOTHES_CLASSES, DIGITS, app, app_model_dirs, digit_image, half_mask_layer  # noqa: F401
+from PIL import Image
+
+from demo import build_demo, find_model_dirs
+from demo import edit as edit_tab
+from demo import generate as generate_tab
+from demo import inpaint as inpaint_tab
+from demo import interpolate as interpolate_tab
+from demo import learn as learn_tab
+from demo.common import PARAMETERS_KEY, parse_parameters, resolve_seed
+from demo.edit import steps_to_run
+from demo.streaming import Preview, preview_every, stream
+
+
+def pixels(im: Image.Image) -> np.ndarray:
+    return np.asarray(im, dtype=np.float32) / 255.0
+
+
+def run_generate(registry, **kw):
+    args = {"model": DIGITS, "class_name": "1", "steps": 12, "guidance": 3.0, "sampler": "ddim", "eta": 0.0,
+            "seed": 42, "batch_size": 3} | kw  # fmt: skip
+    return list(generate_tab.generate(registry, **args))
+
+
+# ---------------------------------------------------------------------- the registry and the app
+def test_find_model_dirs_skips_classifiers_and_incomplete(app_model_dirs, tmp_path):  # noqa: F811
+    root = tmp_path / "checkpoints"
+    root.mkdir()
+    assert find_model_dirs(root) == []
+    (root / "half").mkdir()
+    (root / "half" / "config.json").write_text("{}")  # no weights yet: a training in progress
+    assert find_model_dirs(root) == []
+    found = find_model_dirs(str(app_model_dirs[0]).rsplit("/", 1)[0])
+    assert [p.rsplit("/", 1)[1] for p in found] == ["clothes", "digits"]  # classifiers/ left out
+    assert find_model_dirs(tmp_path / "nowhere") == []
+
+
+def test_registry_loads_each_model_once_by_display_name(app):  # noqa: F811
+    registry = app.registry
+    assert registry.names == [CLOTHES, DIGITS]
+    assert registry.get(CLOTHES).class_names == CLOTHES_CLASSES
+    assert registry.get(DIGITS) is registry.get(DIGITS)
+    with pytest.raises(gr.Error, match="model must be one of"):
+        registry.get("sd-xl")
+
+
+def test_damaged_checkpoint_is_skipped_and_no_model_shows_a_message(app_model_dirs, tmp_path):  # noqa: F811
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text("not json")
+    demo = build_demo([str(bad)])
+    assert len(demo.registry) == 0 and "not valid JSON" in demo.registry.errors[0]
+    texts = [b.value for b in demo.blocks.values() if isinstance(b, gr.Markdown)]
+    assert any("No model to show yet" in t and "not valid JSON" in t for t in texts)
+    assert not [d for d in demo.fns.values() if d.api_name == "generate"]
+
+
+# ---------------------------------------------------------------------- generate
+def test_generate_streams_previews_then_a_grid_and_images_with_settings(app):  # noqa: F811
+    outs = run_generate(app.registry)
+    *previews, final = outs
+    assert len(previews) == 11  # up to 12 previews: after each of steps 1..11; step 12 gives the result
+    for p in previews:
+        assert isinstance(p[0], Image.Image) and all(isinstance(x, type(gr.skip())) for x in p[1:])
+    _preview, grid, gallery, info, seed = final
+    assert grid.size == (62, 62) and seed == 42  # 3 images in a 2x2 grid of 28 px with 2 px gaps
+    assert [cap for _, cap in gallery] == ["seed 42", "seed 43", "seed 44"]
+    meta = parse_parameters(gallery[1][0].info[PARAMETERS_KEY])
+    assert meta == {"Class": "1", "Steps": "12", "Sampler": "ddim", "CFG scale": "3.0", "Eta": "0.0", "Seed": "43",
+                    "Size": "28x28", "Model": DIGITS}  # fmt: skip
+    assert parse_parameters(grid.info[PARAMETERS_KEY])["Batch size"] == "3"
+    assert "Seed: 42" in info
+    # the images are the pipeline's own, pixel for pixel; image i is seed + i alone
+    pipe = app.registry.get(DIGITS)
+    direct = pipe([1], num_inference_steps=12, guidance_scale=3.0, seed=43, output_type="pil").images[0]
+    np.testing.assert_array_equal(pixels(gallery[1][0]), pixels(direct))
+    assert pixels(gallery[0][0]).std() > 0.01  # not blank
+
+
+def test_generate_same_seed_same_pixels_other_seed_other_pixels(app):  # noqa: F811
+    a = run_generate(app.registry, batch_size=1, steps=4)[-1][1]
+    b = run_generate(app.registry, batch_size=1, steps=4)[-1][1]
+    c = run_generate(app.registry, batch_size=1, steps=4, seed=43)[-1][1]
+    np.testing.assert_array_equal(pixels(a), pixels(b))
+    assert np.abs(pixels(a) - pixels(c)).max() > 0.05
+
+
+def test_generate_random_seed_is_reported_and_unconditional_works(app):  # noqa: F811
+    *_, info, seed = run_generate(app.registry, seed=-1, batch_size=1, steps=2, class_name="unconditional")[-1]
+    assert 0 <= seed < 2**32 and f"Seed: {seed}" in info and "unconditional" in info
+    assert resolve_seed(7) == 7 and resolve_seed(7.0) == 7
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"class_name": "T-shirt/top"}, r"class must be one of \['0', '1', '2', 'unconditional'\]"),
+        ({"steps": 0}, r"steps must be a whole number in 1\.\.1000, got 0"),
+        ({"steps": 2.5}, "steps must be a whole number"),
+        ({"guidance": 21}, r"guidance must be a number in \[0, 20\]"),
+        ({"sampler": "plms"}, "sampler must be one of"),
+        ({"eta": -0.1}, r"eta must be a number in \[0, 1\]"),
+        ({"batch_size": 17}, r"batch size must be a whole number in 1\.\.16"),
+        ({"seed": 2**32}, r"seed must be a whole number in 0\.\.4294967295"),
+        ({"seed": "abc"}, "seed must be a whole number"),
+        ({"model": "nope"}, "model must be one of"),
+    ],
+)
+def test_generate_bad_input_says_what_is_allowed(app, kw, message):  # noqa: F811
+    with pytest.raises(gr.Error, match=message):
+        run_generate(app.registry, **kw)
+
+
+def test_preview_every_keeps_at_most_twelve_previews():
+    assert [preview_every(n) for n in (1, 12, 13, 25, 1000)] == [1, 1, 2, 3, 84]
+
+
+def test_stopping_a_run_ends_its_sampling_thread(app):  # noqa: F811
+    pipe = app.registry.get(DIGITS)
+    steps = pipe.num_train_timesteps
+    it = stream(pipe, lambda cb: pipe([0], num_inference_steps=steps, callback=cb), steps, every=1)
+    first = next(it)
+    assert isinstance(first, Preview) and first.step == 1 and first.images.shape == (1, 28, 28, 1)
+    it.close()  # what the Stop button's cancel does to the handler
+    deadline = time.time() + 10
+    while any(t.name == "ldm-sampling" for t in threading.enumerate()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "ldm-sampling" for t in threading.enumerate())
+
+
+# ---------------------------------------------------------------------- interpolate and variations
+def test_interpolate_strip_ends_are_the_seeds_images(app):  # noqa: F811
+    reg = app.registry
+    image, strip, _info = interpolate_tab.interpolate(reg, DIGITS, "2", "same as class A", 5, 9, "slerp", 4, 0.0, 6,
+                                                     3.0, "ddim")  # fmt: skip
+    assert strip.size == (4 * 30 + 2, 32) and image.size == (28, 28)
+    a = run_generate(reg, class_name="2", seed=5, steps=6, batch_size=1)[-1][2][0][0]
+    b = run_generate(reg, class_name="2", seed=9, steps=6, batch_size=1)[-1][2][0][0]
+    s = pixels(strip)
+    np.testing.assert_array_equal(s[2:30, 2:30], pixels(a))  # first frame = seed A
+    np.testing.assert_array_equal(s[2:30, 92:120], pixels(b))  # last frame = seed B
+    np.testing.assert_array_equal(pixels(image), pixels(a))  # position 0 = seed A
+    meta = parse_parameters(image.info[PARAMETERS_KEY])
+    assert meta["Seed B"] == "9" and meta["Interpolation"] == "slerp" and meta["Weight"] == "0.0"
+    assert "Frames: 4" in strip.info[PARAMETERS_KEY]
+    single, _ = interpolate_tab.interpolate_at(reg, DIGITS, "2", "0", 5, 9, "lerp", 0.5, 6, 3.0, "ddim")
+    assert "Class B: 0" in single.info[PARAMETERS_KEY] and pixels(single).std() > 0.01
+    with pytest.raises(gr.Error, match=r"frames must be a whole number in 2\.\.16"):
+        interpolate_tab.interpolate(reg, DIGITS, "2", "same as class A", 5, 9, "slerp", 1, 0.5, 6, 3.0, "ddim")
+    with pytest.raises(gr.Error, match="method must be one of"):
+        interpolate_tab.interpolate(reg, DIGITS, "2", "same as class A", 5, 9, "nlerp", 3, 0.5, 6, 3.0, "ddim")
+
+
+def test_variation_strength_zero_is_the_seed_and_more_moves_away(app):  # noqa: F811
+    reg = app.registry
+    plain = run_generate(reg, class_name="0", seed=3, steps=5, batch_size=1)[-1][2][0][0]
+    same, _ = interpolate_tab.variation(reg, DIGITS, "0", 3, 11, 0.0, 5, 3.0, "ddim", 0.0)
+    moved, info = interpolate_tab.variation(reg, DIGITS, "0", 3, 11, 0.5, 5, 3.0, "ddim", 0.0)
+    np.testing.assert_array_equal(pixels(same), pixels(plain))
+    assert np.abs(pixels(moved) - pixels(plain)).max() > 0.05
+    assert "Variation seed: 11, Variation seed strength: 0.5" in info
+
+
+# ---------------------------------------------------------------------- edit
+def editor(background=None, layers=(), composite=None) -> dict:
+    return {"background": background, "layers": list(layers), "composite": composite}
+
+
+def test_steps_to_run_note_follows_strength():
+    assert steps_to_run(25, 0.4).startswith("**10 of 25 steps will run**")
+    assert steps_to_run(50, 1.0).startswith("**50 of 50")
+    assert steps_to_run(None, 0.5) == "steps that will run: ?"
+
+
+@pytest.mark.parametrize("method", list(edit_tab.METHODS))
+def test_edit_runs_int_steps_times_strength(app, method):  # noqa: F811
+    seen, result, _info = edit_tab.edit(app.registry, DIGITS, editor(digit_image(56)), "2", 0.5, method, 10, 3.0,
+                                       "ddim", 0.0, 4)  # fmt: skip
+    assert seen.size == result.size == (28, 28)
+    assert pixels(seen).max() > 0.9 and pixels(seen)[14, 14] < 0.1  # the ring, resized to 28x28
+    meta = parse_parameters(result.info[PARAMETERS_KEY])
+    assert meta["Steps run"] == "5" and meta["Denoising strength"] == "0.5"
+    assert meta["Edit method"] == edit_tab.METHODS[method]
+
+
+def test_edit_uses_the_drawing_over_the_background(app):  # noqa: F811
+    black = Image.new("RGBA", (28, 28), (0, 0, 0, 255))
+    stroke = np.zeros((28, 28, 4), np.uint8)
+    stroke[4:24, 12:16] = 255
+    seen, *_ = edit_tab.edit(app.registry, DIGITS, editor(black, [Image.fromarray(stroke, "RGBA")]), "1", 0.3,
+                             "SDEdit (fresh noise)", 10, 3.0, "ddim", 0.0, 0)  # fmt: skip
+    s = pixels(seen)  # mode L [28, 28]
+    assert s[10, 13] > 0.9 and s[10, 3] < 0.1
+
+
+@pytest.mark.parametrize(
+    ("image", "strength", "message"),
+    [
+        (None, 0.5, "no image: upload one, draw one or pick an example"),
+        (editor(digit_image(28).resize((40, 28))), 0.5, "image must be square"),
+        (editor(Image.new("L", (2000, 2000))), 0.5, r"image must be 1\.\.1024 pixels a side, got 2000x2000"),
+        (editor(digit_image()), 0.0, r"strength must be a number in \[0.01, 1\]"),
+        (editor(digit_image()), 0.02, r"runs no step: int\(steps \* strength\) must be >= 1"),
+        ("a string", 0.5, "image must be an ImageEditor value"),
+    ],
+)
+def test_edit_bad_input_says_what_is_allowed(app, image, strength, message):  # noqa: F811
+    with pytest.raises(gr.Error, match=message):
+        edit_tab.edit(app.registry, DIGITS, image, "2", strength, "SDEdit (fresh noise)", 10, 3.0, "ddim", 0.0, 0)
+
+
+def test_edit_accepts_rgb_and_palette_images(app):  # noqa: F811
+    for mode in ("RGB", "P", "LA"):
+        _, result, _ = edit_tab.edit(app.registry, CLOTHES, editor(digit_image(28, mode)), "Trouser", 0.5,
+                                     "SDEdit (fresh noise)", 4, 3.0, "ddim", 0.0, 0)  # fmt: skip
+        assert result.size == (28, 28)
+
+
+# ---------------------------------------------------------------------- inpaint
+def run_inpaint(registry, image, method="Latent blending", blur=0, **kw):
+    args = {"class_name": "2", "jump_length": 2, "jump_n_sample": 2, "steps": 6, "guidance": 3.0,
+            "sampler": "ddim", "eta": 0.0, "seed": 1} | kw  # fmt: skip
+    return inpaint_tab.inpaint(registry, DIGITS, image, method=method, mask_blur=blur, **args)
+
+
+@pytest.mark.parametrize("method", list(inpaint_tab.METHODS))
+def test_inpaint_keeps_the_unmasked_half_and_shows_the_latent_mask(app, method):  # noqa: F811
+    ring = digit_image()
+    result, mask_view, _info = run_inpaint(app.registry, editor(ring, [half_mask_layer()]), method)
+    r, original = pixels(result), pixels(ring)
+    np.testing.assert_array_equal(r[:, :14], original[:, :14])  # kept pixels unchanged (blur 0)
+    assert np.abs(r[:, 14:] - original[:, 14:]).max() > 0.05  # the painted half was repainted
+    m = np.asarray(mask_view, dtype=np.float32) / 255  # RGB: repainted latent cells tinted red
+    assert mask_view.mode == "RGB" and mask_view.size == (28, 28)
+    assert (m[:, 16:, 0] - m[:, 16:, 1] > 0.3).all() and (np.abs(m[:, :12, 0] - m[:, :12, 1]) < 1e-6).all()
+    meta = parse_parameters(result.info[PARAMETERS_KEY])
+    assert meta["Inpaint method"] == inpaint_tab.METHODS[method] and meta["Mask blur"] == "0"
+    assert ("Jump length" in meta) == (method == "RePaint resampling")
+
+
+def test_inpaint_bad_masks_say_what_is_allowed(app):  # noqa: F811
+    ring = digit_image()
+    full = Image.new("RGBA", (28, 28), (255, 0, 0, 255))
+    with pytest.raises(gr.Error, match="the mask is empty: paint over the part"):
+        run_inpaint(app.registry, editor(ring, []))
+    with pytest.raises(gr.Error, match="the mask is empty"):
+        run_inpaint(app.registry, editor(ring, [Image.new("RGBA", (28, 28))]))
+    with pytest.raises(gr.Error, match="the mask covers the whole image"):
+        run_inpaint(app.registry, editor(ring, [full]))
+    with pytest.raises(gr.Error, match="the mask layer must have the image's size 28x28, got 30x30"):
+        run_inpaint(app.registry, editor(ring, [half_mask_layer(30)]))
+    with pytest.raises(gr.Error, match="no image: upload an image"):
+        run_inpaint(app.registry, None)
+    with pytest.raises(gr.Error, match=r"jump length must be a whole number in 1\.\.6"):
+        run_inpaint(app.registry, editor(ring, [half_mask_layer()]), "RePaint resampling", jump_length=7)
+    with pytest.raises(gr.Error, match=r"mask blur must be a whole number in 0\.\.16"):
+        run_inpaint(app.registry, editor(ring, [half_mask_layer()]), blur=17)
+
+
+# ---------------------------------------------------------------------- how it works
+def test_forward_process_drowns_the_image_in_noise(app):  # noqa: F811
+    reg = app.registry
+    z0, zt_early, channels, fig, note = learn_tab.forward_process(reg, DIGITS, "digit-0", None, 10, 0)
+    _, zt_late, _, fig_late, _ = learn_tab.forward_process(reg, DIGITS, "digit-0", None, 999, 0)
+    early = np.abs(pixels(zt_early) - pixels(z0)).mean()
+    late = np.abs(pixels(zt_late) - pixels(z0)).mean()
+    assert late > early
+    assert channels.size == (4 * 30 + 2, 32)  # 4 latent channels of 7x7, shown 4x
+    assert fig.axes[0].get_title().startswith("t = 10: ᾱ_t = 0.99")
+    assert fig_late.axes[0].get_title().startswith("t = 999: ᾱ_t = 0.000")
+    alpha_bar = float(reg.get(DIGITS).schedule.alphas_cumprod[10])
+    assert f"{np.sqrt(alpha_bar):.3f} · z₀" in note
+    uploaded, *_ = learn_tab.forward_process(reg, DIGITS, None, digit_image(), 0, 0)
+    assert uploaded.size == (28, 28)
+    with pytest.raises(gr.Error, match="pick an example"):
+        learn_tab.forward_process(reg, DIGITS, None, None, 10, 0)
+    with pytest.raises(gr.Error, match=r"timestep must be a whole number in 0\.\.999"):
+        learn_tab.forward_process(reg, DIGITS, "digit-0", None, 1000, 0)
+
+
+def test_reverse_process_shows_evenly_spaced_steps(app):  # noqa: F811
+    noisy, clean = learn_tab.reverse_process(app.registry, DIGITS, "1", 0, 20, "ddim", 3.0)
+    assert [c for _, c in noisy] == [c for _, c in clean]
+    assert len(noisy) == 8
+    assert noisy[0][1] == "t=999" and clean[-1][1] == "t=49"
+    # the last x̂₀ is the generated image itself
+    final = run_generate(app.registry, class_name="1", seed=0, steps=20, batch_size=1)[-1][2][0][0]
+    np.testing.assert_array_equal(pixels(clean[-1][0]), pixels(final))
