@@ -1,0 +1,127 @@
+"""The command line: sample writes the pipeline's images (PNG grid, npz), bad arguments fail clearly, train all works."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ldm_core import LatentDiffusionPipeline
+from ldm_core.__main__ import build_parser, main, sample_labels
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """main(args) -> (exit code, stderr)."""
+    try:
+        code = main(args)
+    except SystemExit as e:
+        code = int(e.code or 0)
+    return code, capsys.readouterr().err
+
+
+def test_sample_png_is_the_pipelines_grid(tiny_model_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "grid.png"
+    args = ["sample", "--model", tiny_model_dir, "--class", "1", "--n", "5", "--steps", "3", "--seed", "7"]
+    assert run([*args, "--out", str(out)], capsys)[0] == 0
+    grid = np.asarray(Image.open(out))
+    assert grid.shape == (2 * 30 + 2, 3 * 30 + 2)  # 5 images of 28x28 in rows of 3, 2-pixel padding
+    pipe = LatentDiffusionPipeline.from_pretrained(tiny_model_dir)
+    expected = pipe([1] * 5, num_inference_steps=3, seed=7).images  # [5, 28, 28, 1]
+    u8 = (expected[..., 0] * 255).round().astype(np.uint8)
+    np.testing.assert_array_equal(grid[2:30, 2:30], u8[0])  # first image, top left
+    np.testing.assert_array_equal(grid[32:60, 32:60], u8[4])  # fifth image, second row
+    assert grid[32:60, 62:90].max() == 0  # the empty sixth cell
+
+
+def test_sample_npz_has_images_labels_seeds(tiny_model_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "x.npz"
+    args = ["sample", "--model", tiny_model_dir, "--class", "2", "0", "-1", "--n", "4", "--steps", "2"]
+    assert run([*args, "--sampler", "euler", "--guidance", "1.5", "--seed", "3", "--out", str(out)], capsys)[0] == 0
+    with np.load(out, allow_pickle=False) as d:
+        assert d["labels"].tolist() == [2, 0, -1, 2] and d["seeds"].tolist() == [3, 4, 5, 6]
+        assert d["images"].shape == (4, 28, 28) and d["images"].dtype == np.uint8
+        assert d["class_names"].tolist() == ["class 0", "class 1", "class 2"]
+        images = d["images"]
+    pipe = LatentDiffusionPipeline.from_pretrained(tiny_model_dir)
+    expected = pipe([2, 0, -1, 2], 2, guidance_scale=1.5, sampler="euler", seed=3).images[..., 0]
+    assert np.abs(images.astype(float) - expected * 255).max() <= 0.5 + 1e-6
+
+
+def test_sample_labels_cycle() -> None:
+    assert sample_labels(None, 5, 3) == [0, 1, 2, 0, 1]
+    assert sample_labels([7], 2, 10) == [7, 7]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--class", "9"], "class label must be in 0..2"),
+        (["--guidance", "-1"], "guidance_scale must be in"),
+        (["--eta", "2"], "eta must be in"),
+        (["--steps", "0"], "must be >= 1"),
+        (["--sampler", "magic"], "invalid choice: 'magic'"),
+        (["--out", "x.jpg"], "--out must end in .png or .npz"),
+    ],
+)
+def test_sample_bad_arguments(
+    tiny_model_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture, extra: list[str], message: str
+) -> None:
+    args = ["sample", "--model", tiny_model_dir, "--n", "1", "--steps", "2", "--out", str(tmp_path / "a.png")]
+    code, err = run([*args, *extra], capsys)
+    assert code == 2 and message in err, err
+
+
+def test_missing_model_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code, err = run(["sample", "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "a.png")], capsys)
+    assert code == 2 and "does not exist" in err
+
+
+def test_evaluate_is_registered() -> None:
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"sample", "train", "evaluate", "train-classifier"} <= set(commands)
+
+
+def test_train_all_exports_a_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    torch.set_num_threads(1)
+    g = np.random.default_rng(0)
+    images = np.zeros((40, 8, 8), np.uint8)
+    for i in range(40):
+        images[i, g.integers(1, 7), :] = 255  # bars on black
+    np.savez_compressed(tmp_path / "d.npz", train_images=images, train_labels=np.arange(40) % 2,
+                        class_names=np.array(["a", "b"]))  # fmt: skip
+    args = ["train", "all", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "run"),
+            "--vae-steps", "4", "--vae-batch-size", "8", "--vae-base-channels", "8", "--vae-channel-mult", "1,2",
+            "--latent-channels", "2", "--no-vae-attention", "--disc-start", "2",
+            "--steps", "4", "--batch-size", "8", "--unet-base-channels", "16", "--unet-channel-mult", "1,2",
+            "--unet-attention-levels", "", "--unet-res-blocks", "1", "--guidance", "2.5",
+            "--display-name", "Bars", "--export", str(tmp_path / "bars"), "--seed", "3"]  # fmt: skip
+    assert run(args, capsys)[0] == 0
+    config = json.loads((tmp_path / "bars" / "config.json").read_text())
+    assert config["name"] == "bars" and config["display_name"] == "Bars" and config["default_guidance_scale"] == 2.5
+    assert config["vae"]["latent_channels"] == 2 and config["unet"]["attention_levels"] == []
+    assert config["training"]["steps"] == 4 and config["training"]["command"].startswith("python -m ldm_core train all")
+    assert config["vae_training"]["steps"] == 4 and config["image_size"] == 8
+    assert 0.05 < config["scaling_factor"] < 50
+    pipe = LatentDiffusionPipeline.from_pretrained(tmp_path / "bars")
+    assert pipe([0, 1], num_inference_steps=2).images.shape == (2, 8, 8, 1)
+    log = [json.loads(line) for line in (tmp_path / "run" / "diffusion" / "log.jsonl").read_text().splitlines()]
+    assert log[0]["scaling_factor"] == config["scaling_factor"]
+    # the model card's pictures: loss curves and a class x seed grid
+    args = [
+        "report",
+        "--run",
+        str(tmp_path / "run"),
+        "--model",
+        str(tmp_path / "bars"),
+        "--per-class",
+        "3",
+        "--steps",
+        "2",
+    ]
+    assert run(args, capsys)[0] == 0
+    assert Image.open(tmp_path / "bars" / "samples.png").size == (3 * 10 + 2, 2 * 10 + 2)
+    assert Image.open(tmp_path / "bars" / "loss.png").size == (640, 224)

@@ -1,0 +1,253 @@
+"""Training: losses fall, resume continues exactly, the scaling factor is 1 / std of the latents, DDP stays in sync.
+
+Everything runs on tiny data made here (8x8 bars) with tiny models, in seconds on one CPU thread.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+from safetensors.torch import load_file, save_file
+
+from ldm_core import distributed as ddp
+from ldm_core.data import Dataset
+from ldm_core.ema import EMA
+from ldm_core.pipeline import LatentDiffusionPipeline
+from ldm_core.train import Loop, LoopConfig, learning_rate, read_log
+from ldm_core.train_diffusion import (
+    DiffusionTrainConfig,
+    encode_dataset,
+    load_vae,
+    scaling_factor,
+    train_diffusion,
+)
+from ldm_core.train_state import flatten_optimizer, unflatten_optimizer
+from ldm_core.train_vae import VAETrainConfig, build, train_vae
+from ldm_core.unet import UNetConfig
+from ldm_core.vae import VAEConfig
+
+SINGLE = ddp.DistInfo(rank=0, world_size=1, device=torch.device("cpu"))
+TINY_VAE = VAEConfig(in_channels=1, latent_channels=2, base_channels=8, channel_mult=(1, 2), mid_attention=False)
+TINY_UNET = dict(base_channels=16, channel_mult=(1, 2), num_res_blocks=1, attention_levels=(1,), num_heads=2)
+
+
+def bars(n: int = 64, size: int = 8, seed: int = 0) -> Dataset:
+    """Class 0: a bright horizontal bar, class 1: a vertical bar, at random positions on black; [-1, 1]."""
+    g = np.random.default_rng(seed)
+    x = np.full((n, 1, size, size), -1.0, np.float32)
+    labels = np.arange(n) % 2
+    for i, pos in enumerate(g.integers(1, size - 1, n)):
+        if labels[i] == 0:
+            x[i, 0, pos, :] = 1.0
+        else:
+            x[i, 0, :, pos] = 1.0
+    return Dataset(torch.from_numpy(x), torch.from_numpy(labels).long(), ["horizontal", "vertical"])
+
+
+def loop_cfg(steps: int, **kw: object) -> LoopConfig:
+    base = dict(steps=steps, batch_size=16, lr=3e-3, warmup_steps=2, log_every=1, sample_every=1000, save_every=5)
+    return LoopConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def vae_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny VAE trained 40 steps (the GAN loss on from step 30)."""
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("vae")
+    return train_vae(bars(), TINY_VAE, loop_cfg(40), VAETrainConfig(disc_start=30), out, SINGLE)
+
+
+def weights(folder: Path, name: str) -> dict[str, torch.Tensor]:
+    return load_file(str(folder / f"{name}.safetensors"))
+
+
+def test_vae_loss_falls_and_gan_starts(vae_dir: Path) -> None:
+    log = read_log(vae_dir / "log.jsonl")
+    assert [e["step"] for e in log] == list(range(1, 41))
+    first, last = np.mean([e["l1"] for e in log[:5]]), np.mean([e["l1"] for e in log[-5:]])
+    assert last < 0.6 * first, (first, last)
+    assert log[-1]["psnr"] > log[0]["psnr"] + 3  # dB
+    assert "d_loss" not in log[28] and "d_loss" in log[30] and log[30]["d_weight"] > 0
+    assert all(set(e) >= {"loss", "lr", "elapsed_s"} for e in log)
+    assert (vae_dir / "samples" / "step_000040.png").is_file()
+
+
+def test_diffusion_loss_falls_and_model_loads(vae_dir: Path, tmp_path: Path) -> None:
+    unet_cfg = UNetConfig(in_channels=2, num_classes=2, **TINY_UNET)
+    cfg = DiffusionTrainConfig(sample_steps=2, samples_per_class=2, guidance_scale=2.5)
+    model = train_diffusion(bars(), vae_dir, unet_cfg, loop_cfg(60), cfg, tmp_path, SINGLE, "bars", {"x": 1})
+    log = [e for e in read_log(tmp_path / "log.jsonl") if "loss" in e]
+    first, last = np.mean([e["loss"] for e in log[:10]]), np.mean([e["loss"] for e in log[-10:]])
+    assert last < 0.8 * first, (first, last)
+    pipe = LatentDiffusionPipeline.from_pretrained(model)
+    assert pipe.name == "bars" and pipe.default_guidance_scale == 2.5 and pipe.class_names == ["horizontal", "vertical"]
+    assert pipe.extra_config["x"] == 1 and pipe.extra_config["training"]["steps"] == 60
+    # the shipped denoiser is the EMA copy, not the last raw weights
+    state = weights(tmp_path / "state", "ema")
+    assert all(torch.equal(state[k], v) for k, v in pipe.unet.state_dict().items())
+    assert not torch.equal(weights(tmp_path / "state", "unet")["conv_in.weight"], state["conv_in.weight"])
+
+
+def test_scaling_factor_is_one_over_latent_std(vae_dir: Path) -> None:
+    # on Gaussian latents of known spread: mean ~ N(0, 2²) and posterior std 1.5 -> z ~ N(0, 2.5²)
+    g = torch.Generator().manual_seed(123)  # not the seed scaling_factor draws its noise with
+    mean, std = 2.0 * torch.randn(4000, 2, 4, 4, generator=g), torch.full((4000, 2, 4, 4), 1.5)
+    assert scaling_factor(mean, std, 4000, seed=0) == pytest.approx(1 / 2.5, rel=0.01)
+    assert scaling_factor(mean, torch.zeros_like(std), 1000, seed=0) == pytest.approx(1 / mean[:1000].std().item())
+    # and the exported model stores exactly what its own VAE's latents give
+    vae, _ = load_vae(vae_dir)
+    m, s = encode_dataset(vae, bars().images, torch.device("cpu"))
+    z = m + s * torch.randn(m.shape, generator=torch.Generator().manual_seed(0))
+    assert scaling_factor(m, s, 5000, seed=0) == pytest.approx(1 / z.double().std().item(), rel=1e-9)
+
+
+def test_learning_rate_schedule() -> None:
+    cfg = LoopConfig(steps=100, lr=1e-3, warmup_steps=10, min_lr_ratio=0.1)
+    assert learning_rate(cfg, 0) == pytest.approx(1e-4)
+    assert learning_rate(cfg, 9) == pytest.approx(1e-3)
+    assert learning_rate(cfg, 55) == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5))))
+    assert learning_rate(cfg, 100) == pytest.approx(1e-4)
+
+
+def test_ema_follows_the_average() -> None:
+    model = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(model.weight)
+    ema = EMA(model, decay=0.9)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    d = []
+    for _ in range(3):
+        d.append(ema.current_decay())
+        ema.update(model)
+    assert d == pytest.approx([0.1, 2 / 11, 0.25])  # warm-up (1 + k) / (10 + k)
+    assert ema.model.weight.item() == pytest.approx(1 - 0.1 * (2 / 11) * 0.25)
+
+
+def test_optimizer_state_round_trip() -> None:
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1, betas=(0.5, 0.9))
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    tensors, structure = flatten_optimizer(opt.state_dict())
+    assert set(tensors) == {f"state.{i}.{k}" for i in (0, 1) for k in ("step", "exp_avg", "exp_avg_sq")}
+    import json
+
+    structure = json.loads(json.dumps(structure))  # what state.json holds
+    opt2 = torch.optim.AdamW(torch.nn.Linear(3, 2).parameters(), lr=1.0)
+    opt2.load_state_dict(unflatten_optimizer(tensors, structure))
+    assert opt2.param_groups[0]["lr"] == 0.1 and list(opt2.param_groups[0]["betas"]) == [0.5, 0.9]
+    assert torch.equal(opt2.state_dict()["state"][1]["exp_avg"], opt.state_dict()["state"][1]["exp_avg"])
+
+
+def crash_at(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
+    """Make the next training run die (as if interrupted) right after ``step`` steps."""
+    record = Loop.record
+
+    def record_then_crash(self: Loop, losses: dict[str, float], lr: float) -> None:
+        record(self, losses, lr)
+        if self.step == step:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Loop, "record", record_then_crash)
+
+
+def test_vae_resume_matches_an_uninterrupted_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = VAETrainConfig(disc_start=6)
+    train_vae(bars(), TINY_VAE, loop_cfg(16), cfg, tmp_path / "straight", SINGLE)
+    with monkeypatch.context() as m:
+        crash_at(m, 13)  # the last save was at step 10
+        with pytest.raises(KeyboardInterrupt):
+            train_vae(bars(), TINY_VAE, loop_cfg(16), cfg, tmp_path / "resumed", SINGLE)
+    train_vae(bars(), TINY_VAE, loop_cfg(16), cfg, tmp_path / "resumed", SINGLE)
+    steps = [e["step"] for e in read_log(tmp_path / "resumed" / "log.jsonl")]
+    assert steps == [*range(1, 14), *range(11, 17)]  # picked up after the step-10 checkpoint
+    for part in ("vae", "disc", "optimizer_vae", "optimizer_disc"):
+        a, b = weights(tmp_path / "straight" / "state", part), weights(tmp_path / "resumed" / "state", part)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), part
+
+
+def test_diffusion_resume_matches_an_uninterrupted_run(
+    vae_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unet_cfg = UNetConfig(in_channels=2, num_classes=2, **TINY_UNET)
+    cfg = DiffusionTrainConfig(sample_steps=2, samples_per_class=1)
+    train_diffusion(bars(), vae_dir, unet_cfg, loop_cfg(14), cfg, tmp_path / "straight", SINGLE)
+    with monkeypatch.context() as m:
+        crash_at(m, 7)
+        with pytest.raises(KeyboardInterrupt):
+            train_diffusion(bars(), vae_dir, unet_cfg, loop_cfg(14), cfg, tmp_path / "resumed", SINGLE)
+    train_diffusion(bars(), vae_dir, unet_cfg, loop_cfg(14), cfg, tmp_path / "resumed", SINGLE)
+    for part in ("unet", "ema", "optimizer_unet"):
+        a, b = weights(tmp_path / "straight" / "state", part), weights(tmp_path / "resumed" / "state", part)
+        assert all(torch.equal(a[k], b[k]) for k in a), part
+    # --no-resume starts over: a fresh run of 3 steps differs from the 14-step state
+    train_diffusion(bars(), vae_dir, unet_cfg, loop_cfg(3, resume=False), cfg, tmp_path / "resumed", SINGLE)
+    meta = LatentDiffusionPipeline.from_pretrained(tmp_path / "resumed" / "model").extra_config["training"]
+    assert meta["steps"] == 3
+
+
+def test_time_limit_stops_and_saves(vae_dir: Path, tmp_path: Path) -> None:
+    unet_cfg = UNetConfig(in_channels=2, num_classes=2, **TINY_UNET)
+    cfg = DiffusionTrainConfig(sample_steps=2, samples_per_class=1)
+    model = train_diffusion(bars(), vae_dir, unet_cfg, loop_cfg(10_000, max_minutes=0.02), cfg, tmp_path, SINGLE)
+    training = LatentDiffusionPipeline.from_pretrained(model).extra_config["training"]
+    assert training["stopped_by_time_limit"] and 0 < training["steps"] < 10_000
+    assert 1.2 <= training["wall_time_s"] < 10
+    assert (tmp_path / "state" / "config.json").is_file()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ddp_worker(rank: int, world_size: int, port: int, out: str) -> None:
+    """One process of a 2-process gloo run of both stages; saves this rank's final weights to <out>/rank<r>.safetensors.
+
+    The models are caught where the training code hands them to DistributedDataParallel (``ddp.wrap``).
+    """
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world_size), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    models: list[torch.nn.Module] = []
+    wrap = ddp.wrap
+
+    def catch(model: torch.nn.Module, info: ddp.DistInfo) -> torch.nn.Module:
+        models.append(model)
+        return wrap(model, info)
+
+    ddp.wrap = catch
+    info = ddp.setup("cpu")
+    try:
+        data, root = bars(), Path(out)
+        vae_out = train_vae(data, TINY_VAE, loop_cfg(6, batch_size=8), VAETrainConfig(disc_start=3), root / "vae", info)
+        unet_cfg = UNetConfig(in_channels=2, num_classes=2, **TINY_UNET)
+        cfg = DiffusionTrainConfig(sample_steps=2, samples_per_class=1)
+        train_diffusion(data, vae_out, unet_cfg, loop_cfg(6, batch_size=8), cfg, root / "diffusion", info)
+    finally:
+        ddp.cleanup(info)
+    flat = {f"{i}.{k}": v.contiguous() for i, m in enumerate(models) for k, v in m.state_dict().items()}
+    save_file(flat, str(Path(out) / f"rank{rank}.safetensors"))
+
+
+@pytest.mark.slow
+def test_two_process_ddp_ends_with_identical_weights(tmp_path: Path) -> None:
+    mp.spawn(ddp_worker, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = (load_file(str(tmp_path / f"rank{r}.safetensors")) for r in (0, 1))
+    assert r0.keys() == r1.keys() and any(k.startswith("2.") for k in r0)  # vae, discriminator, unet
+    assert all(torch.equal(r0[k], r1[k]) for k in r0)
+    # they trained: 6 steps moved the VAE away from its (seeded) initial weights
+    vae, _ = build(bars(), TINY_VAE, VAETrainConfig(), seed=0)
+    assert not torch.equal(vae.state_dict()["encoder.conv_in.weight"], r0["0.encoder.conv_in.weight"])
+    for stage in ("vae", "diffusion"):
+        log = [e for e in read_log(tmp_path / stage / "log.jsonl") if "loss" in e]
+        assert [e["step"] for e in log] == list(range(1, 7))
+    training = LatentDiffusionPipeline.from_pretrained(tmp_path / "diffusion" / "model").extra_config["training"]
+    assert training["world_size"] == 2
