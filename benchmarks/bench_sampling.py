@@ -19,9 +19,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ldm_core import SAMPLERS, LatentDiffusionPipeline, UNet, UNetConfig, VAE, VAEConfig, make_schedule  # noqa: E402
-from ldm_core.samplers import guided_denoiser  # noqa: E402
-from ldm_core.schedule import make_timesteps  # noqa: E402
+from ldm_core import SAMPLERS, VAE, LatentDiffusionPipeline, UNet, UNetConfig, VAEConfig, make_schedule
+from ldm_core.samplers import guided_denoiser
 
 
 def load(model: str | None) -> LatentDiffusionPipeline:
