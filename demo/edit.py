@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 
 import gradio as gr
+from PIL import Image
 
 from .common import (
     as_choice,
@@ -28,6 +29,7 @@ from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
 
 METHODS = {"SDEdit (fresh noise)": "sdedit", "DDIM inversion, then regenerate": "inversion"}
 EXAMPLES_DIR = Path(__file__).parent / "examples"
+CANVAS = (280, 280)  # drawing canvas in pixels (10x the 28 px models)
 
 
 def example_paths() -> list[str]:
@@ -89,8 +91,9 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
     with gr.Row():
         with gr.Column(scale=2):
             image = checked_upload(gr.ImageEditor(
+                value=Image.new("RGB", CANVAS, "black"),  # a black sheet to draw on in white, as MNIST digits are
                 label="Image (upload, or draw with the white brush)", type="pil", image_mode="RGBA",
-                sources=["upload", "clipboard"], canvas_size=(280, 280), height=340, elem_id="edit-image",
+                sources=["upload", "clipboard"], canvas_size=CANVAS, height=340, elem_id="edit-image",
                 brush=gr.Brush(colors=["#ffffff", "#000000", "#808080"], default_size=18, color_mode="fixed"),
                 layers=False, transforms=(),
             ))  # fmt: skip

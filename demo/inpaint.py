@@ -22,7 +22,7 @@ from .common import (
     user_errors,
 )  # fmt: skip
 from .components import checked_upload
-from .edit import example_paths
+from .edit import CANVAS, example_paths
 from .registry import ModelRegistry
 from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
 
@@ -95,7 +95,7 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
         with gr.Column(scale=2):
             image = checked_upload(gr.ImageEditor(
                 label="Image; paint the mask over it", type="pil", image_mode="RGBA", sources=["upload", "clipboard"],
-                canvas_size=(280, 280), height=340, elem_id="inpaint-image", layers=False, transforms=(),
+                canvas_size=CANVAS, height=340, elem_id="inpaint-image", layers=False, transforms=(),
                 brush=gr.Brush(colors=["#ff2a6d"], default_size=24, color_mode="fixed"),
             ))  # fmt: skip
             if example_paths():

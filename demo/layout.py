@@ -13,7 +13,7 @@ from .widgets import ModelBindings
 TITLE = "LDM Explorer"
 CSS = """
 .pixelated img { image-rendering: pixelated; }
-.pixelated .image-frame, .pixelated .image-frame img { width: 100%; height: 100%; object-fit: contain; }
+.pixelated .image-frame img { object-fit: contain; }  /* scale the 28 px images up, not only down */
 """
 THEME = gr.themes.Soft()  # built in: its fonts ship with gradio, so the page needs no font CDN
 LAUNCH_KWARGS = {"theme": THEME, "css": CSS, "max_file_size": "5mb", "ssr_mode": False, "footer_links": ["api"]}

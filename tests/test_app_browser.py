@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -87,13 +88,31 @@ def test_every_tab_offline(page) -> None:
     pg = page
     assert pg.render_s < 10, f"page took {pg.render_s:.1f} s to render"
 
-    # Generate: a batch of 4 with live previews, then the grid and the gallery
+    # Generate: a long run shows live previews and the Stop button ends it (its sampling thread too)
+    _set_number(pg, "gen-steps", 1000)
+    pg.click("#gen-run")
+    pg.wait_for_selector("#gen-preview img", timeout=20_000)
+    pg.click("#gen-stop")
+    deadline = time.time() + 10
+    while any(t.name == "ldm-sampling" for t in threading.enumerate()) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(t.name == "ldm-sampling" for t in threading.enumerate()), "Stop left the sampler running"
+    assert pg.locator("#gen-gallery img").count() == 0  # stopped before any result
+
+    # Generate: a batch of 4 at 25 steps, then the grid and the gallery; the model picker changes the classes
+    _set_number(pg, "gen-steps", 25)
     _set_number(pg, "gen-seed", 7)
     pg.click("#gen-run")
     _wait_image(pg, "#gen-result")
     assert pg.locator("#gen-gallery img").count() == 4
     assert "Seed: 7" in pg.locator("#gen-info").inner_text()
     _shot(pg, "1-generate")
+    pg.locator("#model input").click()
+    pg.get_by_role("option", name="tiny digits").click()
+    pg.locator("#gen-class input").click()
+    pg.wait_for_function("() => document.querySelectorAll('[role=option]').length === 4")
+    assert [o.strip("✓\n") for o in pg.get_by_role("option").all_inner_texts()] == ["0", "1", "2", "unconditional"]
+    pg.keyboard.press("Escape")
 
     # Interpolate: the strip of frames and the image at the slider's position
     pg.get_by_role("tab", name="Interpolate").click()
