@@ -112,7 +112,7 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
                             elem_id="edit-input", elem_classes="pixelated", height=160)  # fmt: skip
             result = gr.Image(label="Edited", type="pil", format="png", interactive=False, elem_id="edit-result",
                               elem_classes="pixelated", height=220)  # fmt: skip
-            info = gr.Markdown(elem_id="edit-info")
+            info = gr.Markdown(label="Settings", elem_id="edit-info")
     for trigger in (strength.change, controls.steps.change):
         trigger(steps_to_run, [controls.steps, strength], steps_note, api_visibility="private", queue=False,
                 show_progress="hidden")  # fmt: skip

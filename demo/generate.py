@@ -88,7 +88,7 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
                                 elem_classes="pixelated", height=260)  # fmt: skip
             gallery = gr.Gallery(label="Images (each PNG carries its settings)", format="png", columns=8,
                                  height=200, elem_id="gen-gallery", elem_classes="pixelated")  # fmt: skip
-            info = gr.Markdown(elem_id="gen-info")
+            info = gr.Markdown(label="Settings", elem_id="gen-info")
     event = run_btn.click(
         partial(generate, registry), [model, class_name, *controls.inputs, seed, batch],
         [preview, grid, gallery, info, last_seed], api_name="generate",

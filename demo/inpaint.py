@@ -115,7 +115,7 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
                               elem_id="inpaint-result", elem_classes="pixelated", height=220)  # fmt: skip
             mask_view = gr.Image(label="Mask at latent resolution (red cells are repainted)", type="pil", format="png",
                                  interactive=False, elem_id="inpaint-mask", elem_classes="pixelated", height=160)  # fmt: skip
-            info = gr.Markdown(elem_id="inpaint-info")
+            info = gr.Markdown(label="Settings", elem_id="inpaint-info")
     run_btn.click(
         partial(inpaint, registry),
         [model, image, class_name, method, blur, jump_length, jump_n, *controls.inputs, seed],

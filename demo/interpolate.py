@@ -157,7 +157,7 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
                               elem_id="interp-image", elem_classes="pixelated", height=200)  # fmt: skip
             strip = gr.Image(label="Frames from A to B", type="pil", format="png", interactive=False,
                              elem_id="interp-strip", elem_classes="pixelated", height=140)  # fmt: skip
-            info = gr.Markdown(elem_id="interp-info")
+            info = gr.Markdown(label="Settings", elem_id="interp-info")
     path = [model, class_a, class_b, seed_a, seed_b, method]
     steps_in = [controls.steps, controls.guidance, controls.sampler]
     run_btn.click(partial(interpolate, registry), [*path, frames, position, *steps_in], [single, strip, info],
@@ -181,6 +181,6 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
             with gr.Column(scale=3):
                 v_image = gr.Image(label="Variation", type="pil", format="png", interactive=False,
                                    elem_id="var-image", elem_classes="pixelated", height=200)  # fmt: skip
-                v_info = gr.Markdown(elem_id="var-info")
+                v_info = gr.Markdown(label="Settings", elem_id="var-info")
     v_run.click(partial(variation, registry), [model, v_class, v_seed, v_vseed, v_strength, *controls.inputs],
                 [v_image, v_info], api_name="variation")  # fmt: skip

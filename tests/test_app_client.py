@@ -16,6 +16,7 @@ from PIL import Image
 
 from demo.common import PARAMETERS_KEY, model_view, parse_parameters, to_images
 
+ROOT = Path(__file__).resolve().parent.parent
 GEN = dict(model=DIGITS, class_name="1", steps=8, guidance=3.0, sampler="dpmpp_2m", eta=0.0, seed=123, batch_size=4)
 
 
@@ -124,16 +125,37 @@ def test_bad_input_is_an_app_error_and_the_server_goes_on(client, files, api_nam
     assert Image.open(good[1]).size == (28, 28)
 
 
+def test_the_examples_in_docs_app_md_run(server, tmp_path, monkeypatch, capsys):  # noqa: F811
+    text = (ROOT / "docs" / "app.md").read_text()
+    code = text.split("### Calling the app from Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    local = 'Client("http://127.0.0.1:7860/")'
+    assert local in code and '"demo/examples/' in code
+    code = code.replace(local, f"Client({server!r}, verbose=False)").replace(
+        '"demo/examples/', f'"{ROOT}/demo/examples/'
+    )
+    monkeypatch.chdir(tmp_path)  # the example writes mask.png
+    exec(compile(code, "docs/app.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "Seed: 42, Size: 28x28, Batch size: 4, Model: mnist" in out
+    assert "Inpaint method: repaint, Mask blur: 2, Jump length: 5, Jump count: 3" in out
+    assert (
+        "class must be one of ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'unconditional'], got 'eleven'" in out
+    )
+
+
 def test_app_py_serves_the_checkpoint_folder_or_a_message(monkeypatch, app_model_dirs, tmp_path):  # noqa: F811
     import gradio as gr
 
-    root = Path(__file__).resolve().parent.parent
-    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.setenv("LDM_NUM_THREADS", "1")
     monkeypatch.setenv("LDM_CHECKPOINTS", str(Path(app_model_dirs[0]).parent))
     sys.modules.pop("app", None)
     app_module = importlib.import_module("app")
-    assert isinstance(app_module.demo, gr.Blocks) and app_module.demo.registry.names == ["tiny clothes", DIGITS]
+    assert isinstance(app_module.demo, gr.Blocks) and app_module.demo.registry.names == [
+        "tiny clothes",
+        DIGITS,
+        "mnist",
+    ]
     monkeypatch.setenv("LDM_CHECKPOINTS", str(tmp_path / "empty"))
     sys.modules.pop("app", None)
     assert len(importlib.import_module("app").demo.registry) == 0

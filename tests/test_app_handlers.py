@@ -41,13 +41,13 @@ def test_find_model_dirs_skips_classifiers_and_incomplete(app_model_dirs, tmp_pa
     (root / "half" / "config.json").write_text("{}")  # no weights yet: a training in progress
     assert find_model_dirs(root) == []
     found = find_model_dirs(str(app_model_dirs[0]).rsplit("/", 1)[0])
-    assert [p.rsplit("/", 1)[1] for p in found] == ["clothes", "digits"]  # classifiers/ left out
+    assert [p.rsplit("/", 1)[1] for p in found] == ["clothes", "digits", "mnist"]  # classifiers/ left out
     assert find_model_dirs(tmp_path / "nowhere") == []
 
 
 def test_registry_loads_each_model_once_by_display_name(app):  # noqa: F811
     registry = app.registry
-    assert registry.names == [CLOTHES, DIGITS]
+    assert registry.names == [CLOTHES, DIGITS, "mnist"]  # display_name, else the config's name
     assert registry.get(CLOTHES).class_names == CLOTHES_CLASSES
     assert registry.get(DIGITS) is registry.get(DIGITS)
     with pytest.raises(gr.Error, match="model must be one of"):
