@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from app_fixtures import DIGITS, app, app_model_dirs, digit_image, half_mask_layer, server  # noqa: F401
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -104,6 +105,7 @@ def test_edit_and_inpaint_with_uploaded_files(client, files, app):  # noqa: F811
         ("/generate", {**GEN, "steps": 2.5}, "steps must be a whole number in 1..1000"),
         ("/edit", "corrupt", "could not be read as an image"),
         ("/edit", "missing", "no image: upload one"),
+        ("/edit", "too-big", "image must be 1..1024 pixels a side, got 1200x1200"),
         ("/inpaint", "empty-mask", "the mask is empty"),
         ("/inpaint", "full-mask", "the mask covers the whole image"),
     ],
@@ -111,8 +113,9 @@ def test_edit_and_inpaint_with_uploaded_files(client, files, app):  # noqa: F811
 def test_bad_input_is_an_app_error_and_the_server_goes_on(client, files, api_name, args, message):
     if api_name == "/generate":
         call = list(args.values())
-    elif args in ("corrupt", "missing"):
-        image = editor(files / "corrupt.png") if args == "corrupt" else None
+    elif args in ("corrupt", "missing", "too-big"):
+        Image.new("L", (1200, 1200)).save(files / "too-big.png")
+        image = None if args == "missing" else editor(files / f"{args}.png")
         call = [DIGITS, image, "2", 0.6, "SDEdit (fresh noise)", 10, 3.0, "ddim", 0.0, 9]
     else:
         layer = files / ("empty.png" if args == "empty-mask" else "full.png")
@@ -147,7 +150,7 @@ def test_app_py_serves_the_checkpoint_folder_or_a_message(monkeypatch, app_model
     import gradio as gr
 
     monkeypatch.syspath_prepend(str(ROOT))
-    monkeypatch.setenv("LDM_NUM_THREADS", "1")
+    monkeypatch.setenv("LDM_NUM_THREADS", str(torch.get_num_threads()))  # app.py sets it process-wide
     monkeypatch.setenv("LDM_CHECKPOINTS", str(Path(app_model_dirs[0]).parent))
     sys.modules.pop("app", None)
     app_module = importlib.import_module("app")
