@@ -172,7 +172,10 @@ def evaluate(
     t = time.perf_counter()
     test_x, test_y = data["test_images"], data["test_labels"]
     test_stats, test_pred = stats(test_x)
-    fd_to_test = lambda s: frechet_distance(*s, *test_stats)  # noqa: E731
+
+    def fd_to_test(stats_: tuple[np.ndarray, np.ndarray]) -> float:
+        return frechet_distance(*stats_, *test_stats)
+
     n_train = len(data["train_images"])
     if 0 < cfg.train_images < n_train:
         pick = np.sort(np.random.default_rng(cfg.seed).choice(n_train, cfg.train_images, replace=False))
