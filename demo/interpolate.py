@@ -31,11 +31,11 @@ MAX_FRAMES = 16
 
 
 def _path_settings(registry: ModelRegistry, model: str, class_name: str, class_name_b: str, seed_a: int,
-                   seed_b: int, method: str, steps: int, guidance: float, sampler: str) -> tuple:  # fmt: skip
+                   seed_b: int, method: str, steps: int, guidance: float, sampler: str, eta: float) -> tuple:  # fmt: skip
     pipe = registry.get(model)
     label = class_label(pipe, class_name)
     label_b = label if class_name_b in (None, "", SAME_CLASS) else class_label(pipe, class_name_b)
-    settings = sampler_settings(pipe, steps, guidance, sampler)
+    settings = sampler_settings(pipe, steps, guidance, sampler, eta)
     seeds = (as_int("seed A", seed_a, 0, MAX_SEED), as_int("seed B", seed_b, 0, MAX_SEED))
     kwargs = dict(
         seed_a=seeds[0], seed_b=seeds[1], class_labels=[label], class_labels_b=[label_b],
@@ -59,11 +59,12 @@ def interpolate(
     steps: int,
     guidance: float,
     sampler: str,
+    eta: float,
     progress: gr.Progress = gr.Progress(),  # noqa: B008
 ):
     """-> (the image at ``position``, a strip of ``frames`` evenly spaced images from A to B, settings)."""
     pipe, kwargs, settings, extra = _path_settings(
-        registry, model, class_name, class_name_b, seed_a, seed_b, method, steps, guidance, sampler
+        registry, model, class_name, class_name_b, seed_a, seed_b, method, steps, guidance, sampler, eta
     )
     n = as_int("frames", frames, 2, MAX_FRAMES)
     w = as_float("position", position, 0.0, 1.0)
@@ -89,10 +90,11 @@ def interpolate_at(
     steps: int,
     guidance: float,
     sampler: str,
+    eta: float,
 ):
     """-> (the single image at ``position``, settings): what the slider shows as it moves."""
     pipe, kwargs, settings, extra = _path_settings(
-        registry, model, class_name, class_name_b, seed_a, seed_b, method, steps, guidance, sampler
+        registry, model, class_name, class_name_b, seed_a, seed_b, method, steps, guidance, sampler, eta
     )
     w = as_float("position", position, 0.0, 1.0)
     with user_errors():
@@ -159,7 +161,7 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
                              elem_id="interp-strip", elem_classes="pixelated", height=140)  # fmt: skip
             info = gr.Markdown(label="Settings", elem_id="interp-info")
     path = [model, class_a, class_b, seed_a, seed_b, method]
-    steps_in = [controls.steps, controls.guidance, controls.sampler]
+    steps_in = controls.inputs  # steps, guidance, sampler, eta
     run_btn.click(partial(interpolate, registry), [*path, frames, position, *steps_in], [single, strip, info],
                   api_name="interpolate")  # fmt: skip
     position.release(partial(interpolate_at, registry), [*path, position, *steps_in], [single, info],

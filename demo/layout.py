@@ -14,6 +14,7 @@ TITLE = "LDM Explorer"
 CSS = """
 .pixelated img { image-rendering: pixelated; }
 .pixelated .image-frame img { object-fit: contain; }  /* scale the 28 px images up, not only down */
+[id$="-info"] pre, [id$="-info"] code { white-space: pre-wrap !important; }  /* settings wrap, no scrolling */
 """
 THEME = gr.themes.Soft()  # built in: its fonts ship with gradio, so the page needs no font CDN
 LAUNCH_KWARGS = {"theme": THEME, "css": CSS, "max_file_size": "5mb", "ssr_mode": False, "footer_links": ["api"]}

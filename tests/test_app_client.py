@@ -73,9 +73,10 @@ def test_generate_returns_real_pngs_with_settings_and_is_reproducible(client):
 
 
 def test_interpolate_and_variation(client):
-    image, strip, _info = client.predict(DIGITS, "0", "2", 1, 2, "slerp", 6, 0.25, 5, 3.0, "ddim",
+    image, strip, _info = client.predict(DIGITS, "0", "2", 1, 2, "slerp", 6, 0.25, 5, 3.0, "ddim", 0.5,
                                         api_name="/interpolate")  # fmt: skip
     im, meta = opened(image)
+    assert meta["Eta"] == "0.5"
     assert im.size == (28, 28) and meta["Weight"] == "0.25" and meta["Class B"] == "2"
     assert Image.open(strip).size == (6 * 30 + 2, 32)
     var, _ = client.predict(DIGITS, "0", 5, 6, 0.3, 5, 3.0, "ddim", 0.0, api_name="/variation")

@@ -142,7 +142,7 @@ def test_stopping_a_run_ends_its_sampling_thread(app):  # noqa: F811
 def test_interpolate_strip_ends_are_the_seeds_images(app):  # noqa: F811
     reg = app.registry
     image, strip, _info = interpolate_tab.interpolate(reg, DIGITS, "2", "same as class A", 5, 9, "slerp", 4, 0.0, 6,
-                                                     3.0, "ddim")  # fmt: skip
+                                                     3.0, "ddim", 0.0)  # fmt: skip
     assert strip.size == (4 * 30 + 2, 32) and image.size == (28, 28)
     a = run_generate(reg, class_name="2", seed=5, steps=6, batch_size=1)[-1][2][0][0]
     b = run_generate(reg, class_name="2", seed=9, steps=6, batch_size=1)[-1][2][0][0]
@@ -153,12 +153,12 @@ def test_interpolate_strip_ends_are_the_seeds_images(app):  # noqa: F811
     meta = parse_parameters(image.info[PARAMETERS_KEY])
     assert meta["Seed B"] == "9" and meta["Interpolation"] == "slerp" and meta["Weight"] == "0.0"
     assert "Frames: 4" in strip.info[PARAMETERS_KEY]
-    single, _ = interpolate_tab.interpolate_at(reg, DIGITS, "2", "0", 5, 9, "lerp", 0.5, 6, 3.0, "ddim")
+    single, _ = interpolate_tab.interpolate_at(reg, DIGITS, "2", "0", 5, 9, "lerp", 0.5, 6, 3.0, "ddim", 0.0)
     assert "Class B: 0" in single.info[PARAMETERS_KEY] and pixels(single).std() > 0.01
     with pytest.raises(gr.Error, match=r"frames must be a whole number in 2\.\.16"):
-        interpolate_tab.interpolate(reg, DIGITS, "2", "same as class A", 5, 9, "slerp", 1, 0.5, 6, 3.0, "ddim")
+        interpolate_tab.interpolate(reg, DIGITS, "2", "same as class A", 5, 9, "slerp", 1, 0.5, 6, 3.0, "ddim", 0.0)
     with pytest.raises(gr.Error, match="method must be one of"):
-        interpolate_tab.interpolate(reg, DIGITS, "2", "same as class A", 5, 9, "nlerp", 3, 0.5, 6, 3.0, "ddim")
+        interpolate_tab.interpolate(reg, DIGITS, "2", "same as class A", 5, 9, "nlerp", 3, 0.5, 6, 3.0, "ddim", 0.0)
 
 
 def test_variation_strength_zero_is_the_seed_and_more_moves_away(app):  # noqa: F811
