@@ -21,7 +21,7 @@ from .common import (
     sampler_settings,
     to_images,
     user_errors,
-)  # fmt: skip
+)
 from .components import checked_upload
 from .example_images import EXAMPLES
 from .registry import ModelRegistry

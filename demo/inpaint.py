@@ -20,7 +20,7 @@ from .common import (
     to_images,
     upscale,
     user_errors,
-)  # fmt: skip
+)
 from .components import checked_upload
 from .edit import CANVAS, example_paths
 from .registry import ModelRegistry

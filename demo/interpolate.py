@@ -21,7 +21,7 @@ from .common import (
     sampler_settings,
     to_images,
     user_errors,
-)  # fmt: skip
+)
 from .registry import ModelRegistry
 from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
 

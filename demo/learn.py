@@ -13,7 +13,6 @@ from PIL import Image
 
 from .common import (
     MAX_SEED,
-    as_choice,
     as_int,
     class_label,
     grid_image,
@@ -23,7 +22,7 @@ from .common import (
     to_images,
     upscale,
     user_errors,
-)  # fmt: skip
+)
 from .components import checked_upload
 from .edit import example_paths
 from .registry import ModelRegistry
@@ -85,7 +84,9 @@ def schedule_plot(alphas_cumprod: np.ndarray, t: int):
 
 
 def forward_process(registry: ModelRegistry, model: str, source: str | None, upload: Any, t: int, seed: int):
-    """-> (z_t decoded, the latent channels of z_t, the schedule plot with t marked, a note)."""
+    """-> (z_0 decoded, z_t decoded, the latent channels of z_t, the schedule plot with t marked, the formula).
+
+    z_0 is the image's latent at t = 0 (ᾱ_0 = 1 - β_0, so a trace of noise): what the VAE keeps of the image."""
     pipe = registry.get(model)
     image = _source_image(source, upload)
     t = as_int("timestep", t, 0, pipe.num_train_timesteps - 1)
@@ -110,7 +111,7 @@ def reverse_process(
     """-> (gallery of decoded z_t, gallery of decoded x̂₀) at up to 8 evenly spaced steps of one sampling run."""
     pipe = registry.get(model)
     label = class_label(pipe, class_name)
-    settings = sampler_settings(pipe, steps, guidance, as_choice("sampler", sampler, pipe.sampler_names))
+    settings = sampler_settings(pipe, steps, guidance, sampler)
     seed = resolve_seed(seed)
     with user_errors():
         out = pipe([label], seed=seed, return_intermediates=True, **settings)
