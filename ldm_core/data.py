@@ -78,12 +78,14 @@ def load_npz(path: str | os.PathLike, split: str = "train", key: str | None = No
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     with np.load(path, allow_pickle=False) as d:
-        key = key or f"{split}_images"
+        keys = [k for k in d.files if k.startswith(f"{split}_images")]
+        if key is None:  # detect: {split}_images, or the only {split}_images_* key
+            key = f"{split}_images" if f"{split}_images" in d.files or len(keys) != 1 else keys[0]
+        for other in SPLITS:  # e.g. key "train_images_32" for the test split: test_images_32
+            if key.startswith(f"{other}_"):
+                key = split + key[len(other) :]
         if key not in d.files:
-            keys = [k for k in d.files if "images" in k]
             raise ValueError(f"{path} has no key {key!r}; image keys there: {keys} (choose one with --npz-key)")
-        if not key.startswith(split):  # e.g. key "train_images_32" asked for the test split
-            key = split + key[key.index("_") :]
         images, labels = d[key], d[f"{split}_labels"]
         names = [str(n) for n in d["class_names"]] if "class_names" in d.files else None
     labels = torch.from_numpy(labels.astype(np.int64))

@@ -46,8 +46,11 @@ def test_grayscale_npz(tmp_path: Path) -> None:
 
 def test_rgb_npz_with_key(tmp_path: Path) -> None:
     arrays = write_npz(tmp_path / "e.npz", size=32, rgb=True)
-    with pytest.raises(ValueError, match="train_images_32"):  # the error names the keys there are
-        load_npz(tmp_path / "e.npz")
+    assert load_npz(tmp_path / "e.npz").images.shape == (12, 3, 32, 32)  # the only train_images_* key is found
+    np.savez(tmp_path / "two.npz", **arrays, train_images_64=np.zeros((12, 64, 64, 3), np.uint8))
+    with pytest.raises(ValueError, match="train_images_32', 'train_images_64"):  # two sizes: the error names them
+        load_npz(tmp_path / "two.npz")
+    assert load_npz(tmp_path / "two.npz", key="train_images_64").images.shape == (12, 3, 64, 64)
     d = load_npz(tmp_path / "e.npz", key="train_images_32")
     assert d.images.shape == (12, 3, 32, 32)
     # channel c of pixel (y, x) stays channel c: [N, H, W, C] -> [N, C, H, W]
