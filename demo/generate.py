@@ -86,8 +86,8 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
                                    elem_id="gen-preview", elem_classes="pixelated", height=260)  # fmt: skip
                 grid = gr.Image(label="Result", type="pil", format="png", interactive=False, elem_id="gen-result",
                                 elem_classes="pixelated", height=260)  # fmt: skip
-            gallery = gr.Gallery(label="Images (each PNG carries its settings)", format="png", columns=8,
-                                 height=200, elem_id="gen-gallery", elem_classes="pixelated")  # fmt: skip
+            gallery = gr.Gallery(label="Images (each PNG carries its settings)", format="png", columns=8, object_fit="contain",
+                                 height=220, elem_id="gen-gallery", elem_classes="pixelated")  # fmt: skip
             info = gr.Markdown(label="Settings", elem_id="gen-info")
     event = run_btn.click(
         partial(generate, registry), [model, class_name, *controls.inputs, seed, batch],

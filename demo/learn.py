@@ -108,7 +108,7 @@ def forward_process(registry: ModelRegistry, model: str, source: str | None, upl
 def reverse_process(
     registry: ModelRegistry, model: str, class_name: str, seed: int, steps: int, sampler: str, guidance: float
 ):
-    """-> (gallery of decoded z_t, gallery of decoded x̂₀) at up to 8 evenly spaced steps of one sampling run."""
+    """-> (strip of decoded z_t, strip of decoded x̂₀, which steps) at up to 8 evenly spaced steps of one run."""
     pipe = registry.get(model)
     label = class_label(pipe, class_name)
     settings = sampler_settings(pipe, steps, guidance, sampler)
@@ -120,8 +120,9 @@ def reverse_process(
     chosen = [steps_run[k] for k in picks]
     noisy = np.concatenate([pipe.decode(s["x_t"]) for s in chosen])  # [K, H, W, C]
     clean = np.concatenate([pipe.decode(s["x0"]) for s in chosen])
-    captions = [f"t={s['t']}" for s in chosen]
-    return list(zip(to_images(noisy), captions)), list(zip(to_images(clean), captions))
+    note = "left to right: " + ", ".join(f"step {s['i'] + 1} (t = {s['t']})" for s in chosen)
+    n = len(chosen)
+    return grid_image(noisy, ncols=n), grid_image(clean, ncols=n), note
 
 
 def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings, tab: gr.Tab | None = None) -> None:
@@ -143,11 +144,11 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings, 
             seed = gr.Number(0, label="Noise seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="learn-seed")
         with gr.Column(scale=3):
             with gr.Row():
-                clean = gr.Image(label="z₀ decoded (what the VAE keeps)", type="pil", format="png",
+                clean = gr.Image(label="z₀ decoded", type="pil", format="png",
                                  interactive=False, elem_id="learn-z0", elem_classes="pixelated", height=160)  # fmt: skip
                 noisy = gr.Image(label="z_t decoded", type="pil", format="png", interactive=False,
                                  elem_id="learn-zt", elem_classes="pixelated", height=160)  # fmt: skip
-                channels = gr.Image(label="z_t, one tile per latent channel", type="pil", format="png",
+                channels = gr.Image(label="z_t: latent channels", type="pil", format="png",
                                     interactive=False, elem_id="learn-channels", elem_classes="pixelated",
                                     height=160)  # fmt: skip
             plot = gr.Plot(label="Noise schedule", elem_id="learn-plot")
@@ -172,9 +173,10 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings, 
             )  # fmt: skip
             r_run = gr.Button("Run the sampler", variant="primary", elem_id="learn-r-run")
         with gr.Column(scale=3):
-            xt = gr.Gallery(label="z_t decoded: what the denoiser is given", columns=MAX_SHOWN_STEPS, height=150,
-                            format="png", elem_id="learn-xt", elem_classes="pixelated")  # fmt: skip
-            x0 = gr.Gallery(label="x̂₀ decoded: what it predicts the clean image is", columns=MAX_SHOWN_STEPS,
-                            height=150, format="png", elem_id="learn-x0", elem_classes="pixelated")  # fmt: skip
+            xt = gr.Image(label="z_t decoded: what the denoiser is given", type="pil", format="png",
+                          interactive=False, elem_id="learn-xt", elem_classes="pixelated", height=150)  # fmt: skip
+            x0 = gr.Image(label="x̂₀ decoded: what it predicts the clean image is", type="pil", format="png",
+                          interactive=False, elem_id="learn-x0", elem_classes="pixelated", height=150)  # fmt: skip
+            steps_note = gr.Markdown(elem_id="learn-r-steps-note")
     r_run.click(partial(reverse_process, registry), [model, class_name, r_seed, r_steps, r_sampler, r_guidance],
-                [xt, x0], api_name="reverse_process")  # fmt: skip
+                [xt, x0, steps_note], api_name="reverse_process")  # fmt: skip

@@ -160,7 +160,8 @@ def test_every_tab_offline(page) -> None:
     _wait_image(pg, "#learn-channels")
     pg.wait_for_selector("#learn-plot img, #learn-plot svg", timeout=15_000)
     pg.click("#learn-r-run")
-    pg.wait_for_function("() => document.querySelectorAll('#learn-x0 img').length >= 8", timeout=30_000)
+    _wait_image(pg, "#learn-x0")
+    assert "step 20 (t = 49)" in pg.locator("#learn-r-steps-note").inner_text()
     _shot(pg, "5-how-it-works")
 
     errors = pg.locator(".toast-body.error, .toast-wrap .error")

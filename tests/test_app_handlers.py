@@ -289,10 +289,11 @@ def test_forward_process_drowns_the_image_in_noise(app):  # noqa: F811
 
 
 def test_reverse_process_shows_evenly_spaced_steps(app):  # noqa: F811
-    noisy, clean = learn_tab.reverse_process(app.registry, DIGITS, "1", 0, 20, "ddim", 3.0)
-    assert [c for _, c in noisy] == [c for _, c in clean]
-    assert len(noisy) == 8
-    assert noisy[0][1] == "t=999" and clean[-1][1] == "t=49"
-    # the last x̂₀ is the generated image itself
-    final = run_generate(app.registry, class_name="1", seed=0, steps=20, batch_size=1)[-1][2][0][0]
-    np.testing.assert_array_equal(pixels(clean[-1][0]), pixels(final))
+    noisy, clean, note = learn_tab.reverse_process(app.registry, DIGITS, "1", 0, 20, "ddim", 3.0)
+    assert noisy.size == clean.size == (8 * 30 + 2, 32)  # 8 of the 20 steps, side by side
+    picked = [(1, 999), (4, 849), (6, 749), (9, 599), (12, 449), (15, 299), (17, 199), (20, 49)]
+    assert note == "left to right: " + ", ".join(f"step {i} (t = {t})" for i, t in picked)
+    # the last x̂₀ is the generated image itself; the first z_t is pure noise, unlike it
+    final = pixels(run_generate(app.registry, class_name="1", seed=0, steps=20, batch_size=1)[-1][2][0][0])
+    np.testing.assert_array_equal(pixels(clean)[2:30, 212:240], final)
+    assert np.abs(pixels(noisy)[2:30, 2:30] - final).mean() > 0.1
