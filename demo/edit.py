@@ -4,7 +4,6 @@ with fresh noise (SDEdit) or by DDIM inversion."""
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 
 import gradio as gr
 from PIL import Image
@@ -22,19 +21,10 @@ from .common import (
     to_images,
     user_errors,
 )
-from .components import checked_upload
-from .example_images import EXAMPLES
 from .registry import ModelRegistry
-from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
+from .widgets import CANVAS, ModelBindings, class_picker, image_editor, sampler_controls, seed_box
 
 METHODS = {"SDEdit (fresh noise)": "sdedit", "DDIM inversion, then regenerate": "inversion"}
-EXAMPLES_DIR = Path(__file__).parent / "examples"
-CANVAS = (280, 280)  # drawing canvas in pixels (10x the 28 px models)
-
-
-def example_paths() -> list[str]:
-    """The example PNGs in the order they are drawn (digits, then clothes)."""
-    return [str(p) for p in (EXAMPLES_DIR / f"{name}.png" for name in EXAMPLES) if p.is_file()]
 
 
 def steps_to_run(steps: float, strength: float) -> str:
@@ -90,15 +80,11 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
     )
     with gr.Row():
         with gr.Column(scale=2):
-            image = checked_upload(gr.ImageEditor(
+            image = image_editor(
+                "edit-image", "Image (upload, or draw with the white brush)",
+                gr.Brush(colors=["#ffffff", "#000000", "#808080"], default_size=18, color_mode="fixed"),
                 value=Image.new("RGB", CANVAS, "black"),  # a black sheet to draw on in white, as MNIST digits are
-                label="Image (upload, or draw with the white brush)", type="pil", image_mode="RGBA",
-                sources=["upload", "clipboard"], canvas_size=CANVAS, height=340, elem_id="edit-image",
-                brush=gr.Brush(colors=["#ffffff", "#000000", "#808080"], default_size=18, color_mode="fixed"),
-                layers=False, transforms=(),
-            ))  # fmt: skip
-            if example_paths():
-                gr.Examples(example_paths(), inputs=image, label="Examples", examples_per_page=12)
+            )  # fmt: skip
         with gr.Column(scale=2):
             class_name = class_picker(bindings, pipe, "edit-class", "Target class")
             strength = gr.Slider(0.01, 1.0, value=0.6, step=0.01, label="Strength", elem_id="edit-strength")

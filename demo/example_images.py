@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter
 
 SIZE = 112  # drawn at 4x the models' 28 px, then softened; the pipeline resizes to the model's size
+EXAMPLES_DIR = Path(__file__).parent / "examples"
 Draw = Callable[[ImageDraw.ImageDraw], None]
 
 
@@ -65,7 +66,12 @@ def draw(name: str) -> Image.Image:
     return im.filter(ImageFilter.GaussianBlur(1.5))
 
 
-def write_examples(folder: str | Path = Path(__file__).parent / "examples") -> list[Path]:
+def example_paths() -> list[str]:
+    """The example PNGs that exist, in the order they are drawn (digits, then clothes)."""
+    return [str(p) for p in (EXAMPLES_DIR / f"{name}.png" for name in EXAMPLES) if p.is_file()]
+
+
+def write_examples(folder: str | Path = EXAMPLES_DIR) -> list[Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

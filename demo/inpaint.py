@@ -21,10 +21,8 @@ from .common import (
     upscale,
     user_errors,
 )
-from .components import checked_upload
-from .edit import CANVAS, example_paths
 from .registry import ModelRegistry
-from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
+from .widgets import ModelBindings, class_picker, image_editor, sampler_controls, seed_box
 
 METHODS = {"Latent blending": "blend", "RePaint resampling": "repaint"}
 
@@ -93,13 +91,11 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
     )
     with gr.Row():
         with gr.Column(scale=2):
-            image = checked_upload(gr.ImageEditor(
-                label="Image; paint the mask over it", type="pil", image_mode="RGBA", sources=["upload", "clipboard"],
-                canvas_size=CANVAS, height=340, elem_id="inpaint-image", layers=False, transforms=(),
-                brush=gr.Brush(colors=["#ff2a6d"], default_size=24, color_mode="fixed"),
-            ))  # fmt: skip
-            if example_paths():
-                gr.Examples(example_paths(), inputs=image, label="Examples", examples_per_page=12)
+            image = image_editor(
+                "inpaint-image",
+                "Image; paint the mask over it",
+                gr.Brush(colors=["#ff2a6d"], default_size=24, color_mode="fixed"),
+            )
         with gr.Column(scale=2):
             class_name = class_picker(bindings, pipe, "inpaint-class", "Class to paint")
             method = gr.Radio(list(METHODS), value=next(iter(METHODS)), label="Method", elem_id="inpaint-method")

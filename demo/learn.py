@@ -24,7 +24,7 @@ from .common import (
     user_errors,
 )
 from .components import checked_upload
-from .edit import example_paths
+from .example_images import example_paths
 from .registry import ModelRegistry
 from .widgets import ModelBindings, class_picker
 

@@ -11,8 +11,11 @@ import gradio as gr
 from ldm_core import LatentDiffusionPipeline
 
 from .common import MAX_SEED, MAX_STEPS, UNCONDITIONAL, class_choices, random_seed
+from .components import checked_upload
+from .example_images import example_paths
 from .registry import ModelRegistry
 
+CANVAS = (280, 280)  # drawing canvas in pixels (10x the 28 px models)
 Update = Callable[[LatentDiffusionPipeline], dict[str, Any]]
 
 
@@ -100,3 +103,17 @@ def seed_box(elem_id: str, label: str = "Seed", value: int = 42, last: gr.State 
 
 def unconditional_note() -> str:
     return f'"{UNCONDITIONAL}" samples without a class (the null class the model was trained with).'
+
+
+def image_editor(elem_id: str, label: str, brush: gr.Brush, value: Any = None) -> gr.ImageEditor:
+    """An ImageEditor (upload, paste or draw; unreadable uploads answered by ``gr.Error``) and the example images
+    under it. Its value reaches handlers as {"background", "layers", "composite"} of RGBA PIL images."""
+    editor = checked_upload(
+        gr.ImageEditor(
+            value=value, label=label, type="pil", image_mode="RGBA", sources=["upload", "clipboard"],
+            canvas_size=CANVAS, height=340, elem_id=elem_id, brush=brush, layers=False, transforms=(),
+        )
+    )  # fmt: skip
+    if example_paths():
+        gr.Examples(example_paths(), inputs=editor, label="Examples", examples_per_page=12)
+    return editor
