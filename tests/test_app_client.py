@@ -129,6 +129,17 @@ def test_bad_input_is_an_app_error_and_the_server_goes_on(client, files, api_nam
     assert Image.open(good[1]).size == (28, 28)
 
 
+def test_queue_and_upload_limits(app, client, files):  # noqa: F811
+    assert app._queue.max_size == 16 and app._queue.default_concurrency_limit == 1
+    big = files / "big.png"  # 6.8 MB of noise: over the 5 MB the app accepts
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (1500, 1500, 3), dtype=np.uint8)).save(big)
+    assert big.stat().st_size > 5 * 1024 * 1024
+    with pytest.raises(ValueError, match="exceeds the maximum file size of 5242880 bytes"):
+        client.predict(model=DIGITS, image=editor(big), api_name="/edit")
+    good = client.predict(*{**GEN, "batch_size": 1, "steps": 2}.values(), api_name="/generate")
+    assert Image.open(good[1]).size == (28, 28)
+
+
 def test_the_examples_in_docs_app_md_run(server, tmp_path, monkeypatch, capsys):  # noqa: F811
     text = (ROOT / "docs" / "app.md").read_text()
     code = text.split("### Calling the app from Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
