@@ -156,7 +156,8 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings, 
     fwd_inputs = [model, source, upload, t, seed]
     fwd_outputs = [clean, noisy, channels, plot, note]
     fwd = partial(forward_process, registry)
-    triggers = [t.release, source.change, upload.change, seed.submit, *([tab.select] if tab is not None else [])]
+    triggers = [t.release, source.change, upload.change, seed.submit, model.change]
+    triggers += [tab.select] if tab is not None else []
     gr.on(triggers, fwd, fwd_inputs, fwd_outputs, api_name="forward_process", trigger_mode="always_last")
     gr.Markdown("### Reverse process: denoising")
     with gr.Row():
