@@ -109,6 +109,7 @@ def test_every_tab_offline(page) -> None:
     _shot(pg, "1-generate")
     pg.locator("#model input").click()
     pg.get_by_role("option", name="tiny digits").click()
+    pg.wait_for_function("() => document.querySelector('#gen-class input').value === '0'")  # the new model's first
     pg.locator("#gen-class input").click()
     pg.wait_for_function("() => document.querySelectorAll('[role=option]').length === 4")
     assert [o.strip("✓\n") for o in pg.get_by_role("option").all_inner_texts()] == ["0", "1", "2", "unconditional"]
