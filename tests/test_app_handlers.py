@@ -219,11 +219,13 @@ def test_edit_bad_input_says_what_is_allowed(app, image, strength, message):  # 
         edit_tab.edit(app.registry, DIGITS, image, "2", strength, "SDEdit (fresh noise)", 10, 3.0, "ddim", 0.0, 0)
 
 
-def test_edit_accepts_rgb_and_palette_images(app):  # noqa: F811
-    for mode in ("RGB", "P", "LA"):
-        _, result, _ = edit_tab.edit(app.registry, CLOTHES, editor(digit_image(28, mode)), "Trouser", 0.5,
-                                     "SDEdit (fresh noise)", 4, 3.0, "ddim", 0.0, 0)  # fmt: skip
-        assert result.size == (28, 28)
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "LA", "CMYK", "1", "I", "F"])
+def test_edit_sees_the_same_picture_in_any_image_mode(app, mode):  # noqa: F811
+    ring = pixels(digit_image())  # mode L, 0 or 255
+    seen, result, _ = edit_tab.edit(app.registry, CLOTHES, editor(digit_image(28, mode)), "Trouser", 0.5,
+                                    "SDEdit (fresh noise)", 4, 3.0, "ddim", 0.0, 0)  # fmt: skip
+    assert result.size == (28, 28)
+    np.testing.assert_allclose(pixels(seen), ring, atol=2 / 255)
 
 
 # ---------------------------------------------------------------------- inpaint
