@@ -25,6 +25,7 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 def plot_losses(run: str | Path, out: str | Path, title: str = "") -> Path:
     """Two panels: the VAE's L1 (and PSNR) and the denoiser's loss, against steps, from ``<run>/{vae,diffusion}``."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -41,6 +42,10 @@ def plot_losses(run: str | Path, out: str | Path, title: str = "") -> Path:
     psnr_axis.set_ylabel("PSNR (dB)", color="tab:orange")
     b.plot([e["step"] for e in diff], smooth(np.array([e["loss"] for e in diff]), 5), color="tab:green")
     b.set(xlabel="step", ylabel="MSE", title="denoiser", yscale="log")
+    for axis in (a, b):  # log axes labelled at 1, 2, 5 x 10^k only
+        axis.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        axis.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     if title:
         fig.suptitle(title)
     fig.tight_layout()
