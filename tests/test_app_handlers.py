@@ -299,3 +299,20 @@ def test_reverse_process_shows_evenly_spaced_steps(app):  # noqa: F811
     final = pixels(run_generate(app.registry, class_name="1", seed=0, steps=20, batch_size=1)[-1][2][0][0])
     np.testing.assert_array_equal(pixels(clean)[2:30, 212:240], final)
     assert np.abs(pixels(noisy)[2:30, 2:30] - final).mean() > 0.1
+
+
+# ---------------------------------------------------------------------- offline and Spaces settings
+def test_launch_settings_keep_the_page_offline():
+    from pathlib import Path
+
+    from gradio.themes.utils.fonts import GoogleFont
+
+    from demo import LAUNCH_KWARGS
+
+    theme = LAUNCH_KWARGS["theme"]
+    assert not [f for f in [*theme._font, *theme._font_mono] if isinstance(f, GoogleFont)]  # no font CDN
+    assert LAUNCH_KWARGS["max_file_size"] == "5mb" and LAUNCH_KWARGS["ssr_mode"] is False
+    source = (Path(__file__).resolve().parent.parent / "app.py").read_text()
+    analytics_off = source.index('os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")')
+    assert analytics_off < source.index("from demo import")  # demo imports gradio
+    assert 'if __name__ == "__main__":\n    demo.launch(' in source
