@@ -42,7 +42,7 @@ def test_same_seed_same_bits(tiny_pipe: LatentDiffusionPipeline) -> None:
 def test_image_i_of_a_batch_is_image_alone(tiny_pipe: LatentDiffusionPipeline, sampler: str) -> None:
     """Image i uses seed + i: the batch of 8 and the single image agree to within one 8-bit level.
 
-    (Measured on this CPU: the max difference is ~1e-7, float rounding of batched kernels, not bit-identical.)
+    (Measured with the MNIST model, 50 steps: max difference 1.5e-6, 4e-4 of a level; never bit-identical.)
     """
     labels = [0, 1, 2, -1, 0, 1, 2, None]
     batch = tiny_pipe(labels, num_inference_steps=STEPS, sampler=sampler, eta=1.0, seed=10).images
