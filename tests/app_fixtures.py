@@ -33,6 +33,7 @@ def app_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     mnist = make_tiny_pipeline(num_classes=10, seed=2)  # the name and classes the examples in docs/app.md use
     mnist.class_names = [str(i) for i in range(10)]
     mnist.name = "mnist"
+    mnist.extra_config["display_name"] = "MNIST digits"  # as the shipped checkpoints/mnist
     mnist.save_pretrained(root / "mnist")
     (root / "classifiers").mkdir()
     (root / "classifiers" / "config.json").write_text("{}")

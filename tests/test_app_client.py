@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from app_fixtures import DIGITS, app, app_model_dirs, digit_image, half_mask_layer, server  # noqa: F401
+from app_fixtures import CLOTHES, DIGITS, app, app_model_dirs, digit_image, half_mask_layer, server  # noqa: F401
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -151,7 +151,7 @@ def test_the_examples_in_docs_app_md_run(server, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # the example writes mask.png
     exec(compile(code, "docs/app.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "Seed: 42, Size: 28x28, Batch size: 4, Model: mnist" in out
+    assert "Seed: 42, Size: 28x28, Batch size: 4, Model: MNIST digits" in out
     assert "Inpaint method: repaint, Mask blur: 2, Jump length: 5, Jump count: 3" in out
     assert (
         "class must be one of ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'unconditional'], got 'eleven'" in out
@@ -166,11 +166,8 @@ def test_app_py_serves_the_checkpoint_folder_or_a_message(monkeypatch, app_model
     monkeypatch.setenv("LDM_CHECKPOINTS", str(Path(app_model_dirs[0]).parent))
     sys.modules.pop("app", None)
     app_module = importlib.import_module("app")
-    assert isinstance(app_module.demo, gr.Blocks) and app_module.demo.registry.names == [
-        "tiny clothes",
-        DIGITS,
-        "mnist",
-    ]
+    assert isinstance(app_module.demo, gr.Blocks)
+    assert app_module.demo.registry.names == [CLOTHES, DIGITS, "MNIST digits"]
     monkeypatch.setenv("LDM_CHECKPOINTS", str(tmp_path / "empty"))
     sys.modules.pop("app", None)
     assert len(importlib.import_module("app").demo.registry) == 0

@@ -47,11 +47,17 @@ def test_find_model_dirs_skips_classifiers_and_incomplete(app_model_dirs, tmp_pa
 
 def test_registry_loads_each_model_once_by_display_name(app):  # noqa: F811
     registry = app.registry
-    assert registry.names == [CLOTHES, DIGITS, "mnist"]  # display_name, else the config's name
+    assert registry.names == [CLOTHES, DIGITS, "MNIST digits"]  # display_name, else the config's name
     assert registry.get(CLOTHES).class_names == CLOTHES_CLASSES
     assert registry.get(DIGITS) is registry.get(DIGITS)
     with pytest.raises(gr.Error, match="model must be one of"):
         registry.get("sd-xl")
+
+
+def test_registry_names_fall_back_to_the_config_name_and_stay_distinct(tiny_model_dir):
+    from demo import ModelRegistry
+
+    assert ModelRegistry([tiny_model_dir, tiny_model_dir]).names == ["tiny", "tiny (tiny)"]
 
 
 def test_damaged_checkpoint_is_skipped_and_no_model_shows_a_message(app_model_dirs, tmp_path):  # noqa: F811
