@@ -51,17 +51,18 @@ def page(server):  # noqa: F811
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.set_default_timeout(60_000)  # a busy 2-core machine can be slow; a hang still fails
         pg.route("**/*", local_only)
         pg.refused = refused
         start = time.perf_counter()
         pg.goto(server)
-        pg.wait_for_selector("#gen-run", timeout=15_000)
+        pg.wait_for_selector("#gen-run", timeout=30_000)
         pg.render_s = time.perf_counter() - start
         yield pg
         browser.close()
 
 
-def _wait_image(pg, selector: str, timeout: float = 30_000) -> None:
+def _wait_image(pg, selector: str, timeout: float = 60_000) -> None:
     """Wait until ``selector`` shows a loaded image and the progress overlay is gone."""
     pg.wait_for_function(
         "sel => { const im = document.querySelector(sel); return im && im.complete && im.naturalWidth > 0; }",
@@ -86,14 +87,14 @@ def _set_number(pg, elem_id: str, value: int) -> None:
 
 def test_every_tab_offline(page) -> None:
     pg = page
-    assert pg.render_s < 10, f"page took {pg.render_s:.1f} s to render"
+    assert pg.render_s < 20, f"page took {pg.render_s:.1f} s to render"  # about 2 s on an idle machine
 
     # Generate: a long run shows live previews and the Stop button ends it (its sampling thread too)
     _set_number(pg, "gen-steps", 1000)
     pg.click("#gen-run")
-    pg.wait_for_selector("#gen-preview img", timeout=20_000)
+    pg.wait_for_selector("#gen-preview img", timeout=60_000)
     pg.click("#gen-stop")
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while any(t.name == "ldm-sampling" for t in threading.enumerate()) and time.time() < deadline:
         time.sleep(0.1)
     assert not any(t.name == "ldm-sampling" for t in threading.enumerate()), "Stop left the sampler running"
@@ -159,7 +160,7 @@ def test_every_tab_offline(page) -> None:
     pg.get_by_role("tab", name="How it works").click()
     _wait_image(pg, "#learn-zt")
     _wait_image(pg, "#learn-channels")
-    pg.wait_for_selector("#learn-plot img, #learn-plot svg", timeout=15_000)
+    pg.wait_for_selector("#learn-plot img, #learn-plot svg", timeout=60_000)
     pg.click("#learn-r-run")
     _wait_image(pg, "#learn-x0")
     assert "step 20 (t = 49)" in pg.locator("#learn-r-steps-note").inner_text()

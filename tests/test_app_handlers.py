@@ -138,7 +138,7 @@ def test_stopping_a_run_ends_its_sampling_thread(app):  # noqa: F811
     first = next(it)
     assert isinstance(first, Preview) and first.step == 1 and first.images.shape == (1, 28, 28, 1)
     it.close()  # what the Stop button's cancel does to the handler
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while any(t.name == "ldm-sampling" for t in threading.enumerate()) and time.time() < deadline:
         time.sleep(0.05)
     assert not any(t.name == "ldm-sampling" for t in threading.enumerate())
