@@ -69,7 +69,8 @@ def test_generate_returns_real_pngs_with_settings_and_is_reproducible(client):
     again = client.predict(*GEN.values(), api_name="/generate")
     assert sha(again[1]) == sha(grid) and sha(again[2][2]["image"]) == sha(gallery[2]["image"])
     other = client.predict(*{**GEN, "seed": 124, "batch_size": 1}.values(), api_name="/generate")
-    assert sha(other[2][0]["image"]) == sha(gallery[1]["image"])  # image i of a batch = seed + i alone
+    alone, in_batch = (np.asarray(Image.open(x), dtype=np.int16) for x in (other[2][0]["image"], gallery[1]["image"]))
+    assert np.abs(alone - in_batch).max() <= 1  # image i of a batch = seed + i alone (DESIGN: within one 8-bit level)
 
 
 def test_interpolate_and_variation(client):
