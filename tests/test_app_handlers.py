@@ -153,9 +153,9 @@ def test_interpolate_strip_ends_are_the_seeds_images(app):  # noqa: F811
     a = run_generate(reg, class_name="2", seed=5, steps=6, batch_size=1)[-1][2][0][0]
     b = run_generate(reg, class_name="2", seed=9, steps=6, batch_size=1)[-1][2][0][0]
     s = pixels(strip)
-    np.testing.assert_array_equal(s[2:30, 2:30], pixels(a))  # first frame = seed A
-    np.testing.assert_array_equal(s[2:30, 92:120], pixels(b))  # last frame = seed B
-    np.testing.assert_array_equal(pixels(image), pixels(a))  # position 0 = seed A
+    np.testing.assert_allclose(s[2:30, 2:30], pixels(a), atol=1.5 / 255)  # first frame = seed A (batch of 5)
+    np.testing.assert_allclose(s[2:30, 92:120], pixels(b), atol=1.5 / 255)  # last frame = seed B
+    np.testing.assert_allclose(pixels(image), pixels(a), atol=1.5 / 255)  # position 0 = seed A
     meta = parse_parameters(image.info[PARAMETERS_KEY])
     assert meta["Seed B"] == "9" and meta["Interpolation"] == "slerp" and meta["Weight"] == "0.0"
     assert "Frames: 4" in strip.info[PARAMETERS_KEY]
