@@ -30,7 +30,7 @@ def app_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     clothes.class_names = list(CLOTHES_CLASSES)
     clothes.extra_config["display_name"] = CLOTHES
     clothes.save_pretrained(root / "clothes")
-    mnist = make_tiny_pipeline(num_classes=10, seed=2)  # the name and classes the examples in docs/app.md use
+    mnist = make_tiny_pipeline(num_classes=10, seed=2)  # the name and classes the README's gradio_client examples use
     mnist.class_names = [str(i) for i in range(10)]
     mnist.name = "mnist"
     mnist.extra_config["display_name"] = "MNIST digits"  # as the shipped checkpoints/mnist

@@ -141,8 +141,8 @@ def test_queue_and_upload_limits(app, client, files):  # noqa: F811
     assert Image.open(good[1]).size == (28, 28)
 
 
-def test_the_examples_in_docs_app_md_run(server, tmp_path, monkeypatch, capsys):  # noqa: F811
-    text = (ROOT / "docs" / "app.md").read_text()
+def test_the_examples_in_the_readme_run(server, tmp_path, monkeypatch, capsys):  # noqa: F811
+    text = (ROOT / "README.md").read_text()
     code = text.split("### Calling the app from Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     local = 'Client("http://127.0.0.1:7860/")'
     assert local in code and '"demo/examples/' in code
@@ -150,7 +150,7 @@ def test_the_examples_in_docs_app_md_run(server, tmp_path, monkeypatch, capsys):
         '"demo/examples/', f'"{ROOT}/demo/examples/'
     )
     monkeypatch.chdir(tmp_path)  # the example writes mask.png
-    exec(compile(code, "docs/app.md", "exec"), {})
+    exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "Seed: 42, Size: 28x28, Batch size: 4, Model: MNIST digits" in out
     assert "Inpaint method: repaint, Mask blur: 2, Jump length: 5, Jump count: 3" in out
