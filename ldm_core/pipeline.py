@@ -253,6 +253,10 @@ class LatentDiffusionPipeline:
     def _image(self, image: Any, name: str = "image") -> np.ndarray:
         """Any accepted image -> float32 [H, W, C] in [0, 1] at the model's size and channels."""
         arr = imx.to_float_array(image, name)
+        return self._fit(arr, name)
+
+    def _fit(self, arr: np.ndarray, name: str = "image") -> np.ndarray:
+        """float32 [H, W, C] in [0, 1] (from ``to_float_array``) -> the model's channels and size."""
         arr = imx.match_channels(arr, self.image_channels)
         return imx.resize_square(arr, self.image_size, name)
 
@@ -514,7 +518,7 @@ class LatentDiffusionPipeline:
         labels = self._labels(class_labels)
         n = len(labels)
         raw = imx.to_float_array(image, "image")
-        img = self._image(image)  # [H, W, C] in [0, 1], model size
+        img = self._fit(raw)  # [H, W, C] in [0, 1], model size (converted once, above)
         m = self._mask(mask, raw.shape[:2])  # [H, W] in {0, 1}
         if m.sum() == 0:
             raise ValueError("mask is empty: paint the region to repaint (mask 1 = repaint, 0 = keep)")
