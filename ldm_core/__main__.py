@@ -156,9 +156,12 @@ def add_diffusion_args(p: argparse.ArgumentParser) -> None:
                    help="levels with self-attention, e.g. 1,2 ('' = none)")  # fmt: skip
     g.add_argument("--unet-res-blocks", type=positive_int, default=u.num_res_blocks, help="residual blocks per level")
     g.add_argument("--unet-heads", type=positive_int, default=u.num_heads, help="attention heads")
+    g.add_argument("--unet-patch-size", type=positive_int, default=u.patch_size,
+                   help="p > 1: the UNet sees p x p latent patches as channels (cheaper on large latents)")  # fmt: skip
     g.add_argument("--prediction-type", default="v_prediction", choices=PREDICTION_TYPES, help="ε or v")
     g.add_argument("--schedule", default=t.schedule, help="β schedule: linear, scaled_linear or cosine")
     g.add_argument("--cond-drop", type=float, default=t.cond_drop, help="probability of the null class")
+    g.add_argument("--snr-gamma", type=float, default=t.snr_gamma, help="Min-SNR-γ loss weighting, e.g. 5 (0 = off)")
     g.add_argument("--ema-decay", type=float, default=t.ema_decay, help="EMA decay of the shipped weights")
     g.add_argument("--guidance", type=float, default=t.guidance_scale, help="default guidance of the model")
     g.add_argument("--name", default=None, help="model name in config.json (default: the export folder's name)")
@@ -200,9 +203,10 @@ def run_train_diffusion(args: argparse.Namespace, data: Any, info: Any, out: Pat
     unet_cfg = UNetConfig(in_channels=vae.config.latent_channels, base_channels=args.unet_base_channels,
                           channel_mult=args.unet_channel_mult, num_res_blocks=args.unet_res_blocks,
                           attention_levels=args.unet_attention_levels, num_heads=args.unet_heads,
-                          num_classes=len(data.class_names), prediction_type=args.prediction_type)  # fmt: skip
+                          num_classes=len(data.class_names), prediction_type=args.prediction_type,
+                          patch_size=args.unet_patch_size)  # fmt: skip
     cfg = DiffusionTrainConfig(schedule=args.schedule, cond_drop=args.cond_drop, ema_decay=args.ema_decay,
-                               guidance_scale=args.guidance)  # fmt: skip
+                               guidance_scale=args.guidance, snr_gamma=args.snr_gamma)  # fmt: skip
     name = args.name or (Path(args.export).name if args.export else Path(args.out).name)
     extra = {"display_name": args.display_name or name}
     model = train_diffusion(
@@ -223,6 +227,33 @@ def run_train_diffusion(args: argparse.Namespace, data: Any, info: Any, out: Pat
     return model
 
 
+def add_decoder_args(p: argparse.ArgumentParser) -> None:
+    from .train_decoder import DecoderTrainConfig
+
+    d = DecoderTrainConfig()
+    g = p.add_argument_group("decoder fine-tuning (stage 1b)")
+    add_loop_args(g, "", steps=1000, batch_size=32, lr=2e-4, warmup=50)
+    g.add_argument("--noise-max", type=float, default=d.noise_max,
+                   help=f"latent noise σ ~ U(0, max), in units of the scaled latent (default {d.noise_max:g})")  # fmt: skip
+    g.add_argument("--model", default=None,
+                   help="a full model folder whose VAE has this encoder: with --export, save it with the new decoder")  # fmt: skip
+    g.add_argument("--export", default=None, help="where to save --model with the fine-tuned decoder")
+
+
+def run_train_decoder(args: argparse.Namespace, data: Any, info: Any, out: Path) -> Path:
+    from .train_decoder import DecoderTrainConfig, finetune_decoder, swap_vae
+
+    if (args.model is None) != (args.export is None):
+        raise SystemExit("error: --model and --export go together (the model to save with the new decoder, and where)")
+    cfg = DecoderTrainConfig(noise_max=args.noise_max)
+    folder = finetune_decoder(data, Path(args.vae), loop_config(args, "decoder"), cfg, out, info,
+                              command=args.command_line)  # fmt: skip
+    if args.export and info.is_main:
+        swap_vae(args.model, folder, args.export)
+        print(f"saved {args.model} with the fine-tuned decoder to {args.export}")
+    return folder
+
+
 def run_train(args: argparse.Namespace) -> Path:
     import torch
 
@@ -239,6 +270,8 @@ def run_train(args: argparse.Namespace) -> Path:
             return run_train_vae(args, data, info, out)
         if args.stage == "diffusion":
             return run_train_diffusion(args, data, info, out, Path(args.vae))
+        if args.stage == "decoder":
+            return run_train_decoder(args, data, info, out)
         vae_folder = run_train_vae(args, data, info, out / "vae")
         return run_train_diffusion(args, data, info, out / "diffusion", vae_folder)
     finally:
@@ -255,6 +288,10 @@ def add_train(sub: Any) -> None:
     add_common_train_args(diff)
     diff.add_argument("--vae", required=True, help="folder of a trained VAE (train vae --out) or of a full model")
     add_diffusion_args(diff)
+    dec = stages.add_parser("decoder", help="stage 1b: fine-tune a VAE's decoder on noisy latents (encoder frozen)")
+    add_common_train_args(dec)
+    dec.add_argument("--vae", required=True, help="folder of the trained VAE (train vae --out) or of a full model")
+    add_decoder_args(dec)
     both = stages.add_parser("all", help="both stages: <out>/vae, then <out>/diffusion")
     add_common_train_args(both)
     add_vae_args(both)

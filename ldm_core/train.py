@@ -13,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,26 @@ class Loop:
 
     def close(self) -> None:
         self.bar.close()
+
+    def after_step(self, save: Callable[[], None], preview: Callable[[Path], object]) -> None:
+        """Save the resumable state every ``save_every`` steps, a preview grid every ``sample_every`` (main only)."""
+        if self.due(self.cfg.save_every):
+            save()
+        if self.info.is_main and self.due(self.cfg.sample_every):
+            preview(self.out_dir / "samples" / f"step_{self.step:06d}.png")
+
+    def finish(self, save: Callable[[], None], preview: Callable[[Path], object]) -> None:
+        """After the last step: close the bar, save the state and (main only) a last preview grid."""
+        self.close()
+        save()
+        if self.info.is_main:
+            preview(self.out_dir / "samples" / f"step_{self.step:06d}.png")
+
+    def record_of_run(self, command: str | None, **stage: Any) -> dict[str, Any]:
+        """What config.json keeps of this run: command, steps, wall time, stop reason, loop and ``stage`` settings."""
+        return {"command": command or " ".join(sys.argv), "steps": self.step, "wall_time_s": round(self.elapsed_s, 1),
+                "stopped_by_time_limit": self.stopped_by_time, "world_size": self.info.world_size,
+                "loop": asdict(self.cfg), **stage}  # fmt: skip
 
 
 def save_grid(images: np.ndarray, path: Path, ncols: int) -> Path:

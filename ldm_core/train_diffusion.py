@@ -8,7 +8,7 @@ guidance). The EMA of the weights samples the preview grids and is what the expo
 
 from __future__ import annotations
 
-import sys
+import functools
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,10 +40,13 @@ class DiffusionTrainConfig:
     guidance_scale: float = 3.0  # default_guidance_scale of the exported model and of the previews
     sample_steps: int = 25  # DDIM steps of the preview grids
     samples_per_class: int = 8  # columns of the preview grids (one row per class)
+    snr_gamma: float = 0.0  # > 0: Min-SNR-γ loss weighting (Hang et al. 2023); 0: plain MSE (DDPM)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.cond_drop < 1.0:
             raise ValueError(f"cond_drop must be in [0, 1), got {self.cond_drop}")
+        if self.snr_gamma < 0:
+            raise ValueError(f"snr_gamma must be >= 0 (0 = off), got {self.snr_gamma}")
 
 
 def load_vae(folder: str | Path) -> tuple[VAE, dict[str, Any]]:
@@ -75,10 +78,23 @@ def scaling_factor(mean: Tensor, std: Tensor, num_images: int, seed: int) -> flo
     return float(1.0 / z.double().std())
 
 
+def min_snr_weight(snr: Tensor, gamma: float, prediction_type: str) -> Tensor:
+    """Min-SNR-γ weights [B] of the MSE on ε or v, so the effective x̂0 loss is weighted by min(SNR, γ).
+
+    ε-MSE = SNR · x̂0-MSE and v-MSE = (SNR + 1) · x̂0-MSE, hence min(SNR, γ) / SNR and min(SNR, γ) / (SNR + 1).
+    """
+    clipped = snr.clamp(max=gamma)
+    return clipped / snr if prediction_type == "epsilon" else clipped / (snr + 1.0)
+
+
 def diffusion_loss(
-    unet: nn.Module, schedule: NoiseSchedule, z0: Tensor, labels: Tensor, gen: torch.Generator, cond_drop: float
-) -> Tensor:
-    """DDPM Algorithm 1 on scaled latents z0 [B, c, h, w]: MSE between the UNet's output and ε (or v)."""
+    unet: nn.Module, schedule: NoiseSchedule, z0: Tensor, labels: Tensor, gen: torch.Generator, cond_drop: float,
+    snr_gamma: float = 0.0,
+) -> Tensor:  # fmt: skip
+    """DDPM Algorithm 1 on scaled latents z0 [B, c, h, w]: MSE between the UNet's output and ε (or v).
+
+    With ``snr_gamma`` > 0 each image's MSE is weighted by :func:`min_snr_weight` (mean over the batch).
+    """
     B = z0.shape[0]
     t = torch.randint(0, schedule.num_train_timesteps, (B,), generator=gen)  # [B]
     eps = torch.randn(z0.shape, generator=gen)  # ε [B, c, h, w]
@@ -88,7 +104,11 @@ def diffusion_loss(
     z_t = schedule.q_sample(z0, t, eps)  # sqrt(ᾱ_t) z_0 + sqrt(1 - ᾱ_t) ε
     prediction_type = ddp.unwrap(unet).config.prediction_type
     target = eps if prediction_type == "epsilon" else schedule.get_velocity(z0, t, eps)
-    return F.mse_loss(unet(z_t, t, labels), target)
+    if snr_gamma <= 0:
+        return F.mse_loss(unet(z_t, t, labels), target)
+    per_image = (unet(z_t, t, labels) - target).pow(2).flatten(1).mean(1)  # [B]
+    weight = min_snr_weight(schedule.snr(t).to(per_image), snr_gamma, prediction_type)
+    return (weight * per_image).mean()
 
 
 def schedule_on(cfg: DiffusionTrainConfig, device: torch.device) -> NoiseSchedule:
@@ -151,13 +171,15 @@ def train_diffusion(
             save_state(out_dir / "state", {"unet": unet, "ema": ema.model}, {"unet": opt},
                        {"step": loop.step, "elapsed_s": loop.elapsed_s, "seed": loop_cfg.seed})  # fmt: skip
 
+    preview = functools.partial(preview_grid, pipe, cfg)
     while not loop.done():
         step = loop.step
         idx = batch_indices(len(data), loop_cfg.batch_size, step, loop_cfg.seed, info.rank, info.world_size)
         gen = step_generator(loop_cfg.seed, info.rank, step)
         z0 = (mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=gen)) * scale  # z_0 ~ q(z | x), scaled
         lr = loop.set_lr([opt])
-        loss = diffusion_loss(unet_d, schedule, z0.to(info.device), data.labels[idx], gen, cfg.cond_drop)
+        loss = diffusion_loss(unet_d, schedule, z0.to(info.device), data.labels[idx], gen, cfg.cond_drop,
+                              cfg.snr_gamma)  # fmt: skip
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if loop_cfg.grad_clip > 0:
@@ -165,20 +187,11 @@ def train_diffusion(
         opt.step()
         ema.update(unet)
         loop.record({"loss": loss.item()}, lr)
-        if loop.due(loop_cfg.save_every):
-            save()
-        if info.is_main and loop.due(loop_cfg.sample_every):
-            preview_grid(pipe, cfg, out_dir / "samples" / f"step_{loop.step:06d}.png")
-    loop.close()
-    save()
+        loop.after_step(save, preview)
+    loop.finish(save, preview)
     model_dir = out_dir / "model"
     if info.is_main:
-        preview_grid(pipe, cfg, out_dir / "samples" / f"step_{loop.step:06d}.png")
-        pipe.extra_config["training"] = {
-            "command": command or " ".join(sys.argv), "steps": loop.step, "wall_time_s": round(loop.elapsed_s, 1),
-            "stopped_by_time_limit": loop.stopped_by_time, "world_size": info.world_size,
-            "loop": asdict(loop_cfg), "diffusion_training": asdict(cfg),
-        }  # fmt: skip
+        pipe.extra_config["training"] = loop.record_of_run(command, diffusion_training=asdict(cfg))
         pipe.save_pretrained(model_dir)
     ddp.barrier(info)
     return model_dir

@@ -6,7 +6,7 @@ sample grids (top row: images, bottom row: reconstructions) and the resumable st
 
 from __future__ import annotations
 
-import sys
+import functools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,7 @@ def train_vae(
             save_state(out_dir / "state", {"vae": vae, "disc": disc}, opts,
                        {"step": loop.step, "elapsed_s": loop.elapsed_s, "seed": loop_cfg.seed})  # fmt: skip
 
+    preview_fn = functools.partial(reconstruction_grid, vae, preview)
     while not loop.done():
         step = loop.step
         idx = batch_indices(len(data), loop_cfg.batch_size, step, loop_cfg.seed, info.rank, info.world_size)
@@ -125,17 +126,10 @@ def train_vae(
         gen = step_generator(loop_cfg.seed, info.rank, step)
         losses = vae_step(vae_d, disc_d, opts, x, gen, step >= cfg.disc_start, cfg, loop_cfg.grad_clip)
         loop.record(losses, lr)
-        if loop.due(loop_cfg.save_every):
-            save()
-        if info.is_main and loop.due(loop_cfg.sample_every):
-            reconstruction_grid(vae, preview, out_dir / "samples" / f"step_{loop.step:06d}.png")
-    loop.close()
-    save()
+        loop.after_step(save, preview_fn)
+    loop.finish(save, preview_fn)
     if info.is_main:
-        reconstruction_grid(vae, preview, out_dir / "samples" / f"step_{loop.step:06d}.png")
-        training = {"command": command or " ".join(sys.argv), "steps": loop.step, "wall_time_s": round(loop.elapsed_s, 1),
-                    "stopped_by_time_limit": loop.stopped_by_time, "world_size": info.world_size,
-                    "loop": asdict(loop_cfg), "vae_training": asdict(cfg)}  # fmt: skip
+        training = loop.record_of_run(command, vae_training=asdict(cfg))
         config = {"name": "vae", "image_size": data.image_size, "vae": asdict(vae_cfg),
                   "class_names": data.class_names, "training": training, **(extra_config or {})}  # fmt: skip
         save_model_folder(out_dir, config, {"vae": vae.state_dict()})

@@ -31,12 +31,15 @@ class UNetConfig:
     dropout: float = 0.0  # dropout inside residual blocks
     prediction_type: str = "epsilon"  # what the network predicts: "epsilon" or "v_prediction"
     norm_groups: int = 8  # GroupNorm groups
+    patch_size: int = 1  # p > 1: the UNet works on p x p patches of the latent (pixel_unshuffle; c*p² channels)
 
     def __post_init__(self) -> None:
         self.channel_mult = tuple(int(m) for m in self.channel_mult)
         self.attention_levels = tuple(int(a) for a in self.attention_levels)
         if self.prediction_type not in PREDICTION_TYPES:
             raise ValueError(f"prediction_type must be one of {PREDICTION_TYPES}, got {self.prediction_type!r}")
+        if self.patch_size < 1:
+            raise ValueError(f"patch_size must be >= 1, got {self.patch_size}")
 
 
 def timestep_embedding(t: Tensor, dim: int, max_period: float = 10000.0) -> Tensor:
@@ -56,7 +59,8 @@ class UNet(nn.Module):
         g = cfg.norm_groups
         self.time_embed = nn.Sequential(nn.Linear(ch0, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.class_embed = nn.Embedding(cfg.num_classes + 1, emb_dim)  # row num_classes = null class
-        self.conv_in = nn.Conv2d(cfg.in_channels, ch0, 3, padding=1)
+        patch_ch = cfg.in_channels * cfg.patch_size**2  # channels the convolutions see
+        self.conv_in = nn.Conv2d(patch_ch, ch0, 3, padding=1)
 
         chs = [ch0 * m for m in cfg.channel_mult]
         self.down = nn.ModuleList()
@@ -88,7 +92,7 @@ class UNet(nn.Module):
                     self.up.append(Upsample(ch))
 
         self.norm_out = group_norm(ch, g)
-        self.conv_out = zero_module(nn.Conv2d(ch, cfg.in_channels, 3, padding=1))
+        self.conv_out = zero_module(nn.Conv2d(ch, patch_ch, 3, padding=1))
 
     def _block(self, in_ch: int, out_ch: int, emb_dim: int, level: int) -> nn.Module:
         cfg = self.config
@@ -122,6 +126,11 @@ class UNet(nn.Module):
             class_emb = self.embed_class(class_labels)
         emb = self.time_embed(timestep_embedding(t, self.config.base_channels)) + class_emb  # [B, emb]
 
+        p = self.config.patch_size
+        if p > 1:
+            if x.shape[-1] % p or x.shape[-2] % p:
+                raise ValueError(f"latent size {tuple(x.shape[-2:])} is not divisible by patch_size {p}")
+            x = F.pixel_unshuffle(x, p)  # [B, c p², h/p, w/p]: a permutation, so the noise stays i.i.d.
         h = self.conv_in(x)  # [B, ch0, h, w]
         skips = [h]
         for layer in self.down:
@@ -136,7 +145,8 @@ class UNet(nn.Module):
                 h = layer(h, skips[-1].shape[-2:])
             else:
                 h = self._run_block(layer, torch.cat([h, skips.pop()], dim=1), emb)
-        return self.conv_out(F.silu(self.norm_out(h)))  # [B, c, h, w]
+        out = self.conv_out(F.silu(self.norm_out(h)))
+        return F.pixel_shuffle(out, p) if p > 1 else out  # [B, c, h, w]
 
     @staticmethod
     def _run_block(block: nn.ModuleList, h: Tensor, emb: Tensor) -> Tensor:

@@ -81,3 +81,28 @@ def test_unet_output_shape_zero_init_and_null_class() -> None:
 def test_unet_bad_config() -> None:
     with pytest.raises(ValueError, match="prediction_type must be one of"):
         UNetConfig(prediction_type="sample")
+
+
+def test_unet_patch_size_is_a_unet_on_unshuffled_latents() -> None:
+    """patch_size 2 on a 3x14x14 latent == a patch-1 UNet on the 12x7x7 pixel_unshuffle, shuffled back."""
+    kw = dict(
+        base_channels=16, channel_mult=(1, 2), num_res_blocks=1, attention_levels=(1,), num_heads=2, num_classes=3
+    )
+    patched = UNet(UNetConfig(in_channels=3, patch_size=2, **kw)).eval()
+    plain = UNet(UNetConfig(in_channels=12, **kw)).eval()
+    randomize_(plain)
+    patched.load_state_dict(plain.state_dict())  # same parameter shapes: only the view of the input differs
+    x, t, y = torch.randn(2, 3, 14, 14), torch.tensor([10, 900]), torch.tensor([0, 2])
+    out = patched(x, t, y)
+    assert out.shape == x.shape
+    expected = torch.nn.functional.pixel_shuffle(plain(torch.nn.functional.pixel_unshuffle(x, 2), t, y), 2)
+    torch.testing.assert_close(out, expected)
+    assert out.abs().max() > 0.01  # the randomised weights give a non-trivial output
+    # each output pixel depends on its own input patch: moving one latent pixel changes its 2x2 block's output
+    x2 = x.clone()
+    x2[0, 0, 5, 5] += 1.0
+    assert not torch.allclose(patched(x2, t, y)[0, :, 4:6, 4:6], out[0, :, 4:6, 4:6])
+    with pytest.raises(ValueError, match="not divisible by patch_size 2"):
+        patched(torch.randn(1, 3, 7, 7), t[:1], y[:1])
+    with pytest.raises(ValueError, match="patch_size must be >= 1"):
+        UNetConfig(patch_size=0)

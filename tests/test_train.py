@@ -14,23 +14,28 @@ import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
+from conftest import randomize_
 from safetensors.torch import load_file, save_file
 
 from ldm_core import distributed as ddp
 from ldm_core.data import Dataset
 from ldm_core.ema import EMA
 from ldm_core.pipeline import LatentDiffusionPipeline
+from ldm_core.schedule import make_schedule
 from ldm_core.train import Loop, LoopConfig, learning_rate, read_log
+from ldm_core.train_decoder import DecoderTrainConfig, encoder_state, finetune_decoder, swap_vae
 from ldm_core.train_diffusion import (
     DiffusionTrainConfig,
+    diffusion_loss,
     encode_dataset,
     load_vae,
+    min_snr_weight,
     scaling_factor,
     train_diffusion,
 )
 from ldm_core.train_state import flatten_optimizer, unflatten_optimizer
 from ldm_core.train_vae import VAETrainConfig, build, train_vae
-from ldm_core.unet import UNetConfig
+from ldm_core.unet import UNet, UNetConfig
 from ldm_core.vae import VAEConfig
 
 SINGLE = ddp.DistInfo(rank=0, world_size=1, device=torch.device("cpu"))
@@ -93,6 +98,29 @@ def test_diffusion_loss_falls_and_model_loads(vae_dir: Path, tmp_path: Path) -> 
     state = weights(tmp_path / "state", "ema")
     assert all(torch.equal(state[k], v) for k, v in pipe.unet.state_dict().items())
     assert not torch.equal(weights(tmp_path / "state", "unet")["conv_in.weight"], state["conv_in.weight"])
+
+
+def test_min_snr_weights_known_values_and_loss() -> None:
+    snr = torch.tensor([0.5, 1.0, 5.0, 10.0], dtype=torch.float64)
+    # ε: min(SNR, 5) / SNR; v: min(SNR, 5) / (SNR + 1)
+    torch.testing.assert_close(
+        min_snr_weight(snr, 5.0, "epsilon"), torch.tensor([1.0, 1.0, 1.0, 0.5], dtype=torch.float64)
+    )
+    torch.testing.assert_close(min_snr_weight(snr, 5.0, "v_prediction"),
+                               torch.tensor([1 / 3, 1 / 2, 5 / 6, 5 / 11], dtype=torch.float64))  # fmt: skip
+    schedule = make_schedule("linear")
+    unet = UNet(UNetConfig(in_channels=2, num_classes=2, **TINY_UNET))
+    randomize_(unet)
+    z0, labels = torch.randn(8, 2, 7, 7), torch.tensor([0, 1] * 4)
+
+    def loss(gamma: float, prediction_type: str = "epsilon") -> float:
+        unet.config.prediction_type = prediction_type
+        return diffusion_loss(unet, schedule, z0, labels, torch.Generator().manual_seed(3), 0.1, gamma).item()
+
+    # with γ above every SNR the ε weights are all 1: the plain MSE, same draws
+    assert loss(1e9) == pytest.approx(loss(0.0), rel=1e-5)
+    assert loss(1.0) < loss(0.0)  # γ = 1 only lowers weights (min(SNR, 1) / SNR <= 1)
+    assert loss(1e9, "v_prediction") < loss(0.0, "v_prediction")  # v: SNR / (SNR + 1) < 1
 
 
 def test_scaling_factor_is_one_over_latent_std(vae_dir: Path) -> None:
@@ -251,3 +279,43 @@ def test_two_process_ddp_ends_with_identical_weights(tmp_path: Path) -> None:
         assert [e["step"] for e in log] == list(range(1, 7))
     training = LatentDiffusionPipeline.from_pretrained(tmp_path / "diffusion" / "model").extra_config["training"]
     assert training["world_size"] == 2
+
+
+def test_decoder_finetune_keeps_the_encoder_and_learns_noisy_latents(vae_dir: Path, tmp_path: Path) -> None:
+    data = bars()
+    vae0, _ = load_vae(vae_dir)
+    with torch.no_grad():
+        q = vae0.encode(data.images)
+    scale = scaling_factor(q.mean, q.std, 5000, 0)
+    noisy = q.mean + 0.8 / scale * torch.randn(q.mean.shape, generator=torch.Generator().manual_seed(1))
+
+    def noisy_l1(vae: torch.nn.Module) -> float:
+        with torch.no_grad():
+            return torch.nn.functional.l1_loss(vae.decode(noisy), data.images).item()
+
+    folders = {}
+    for noise_max in (0.0, 1.0):
+        folders[noise_max] = finetune_decoder(data, vae_dir, loop_cfg(200, lr=1e-3), DecoderTrainConfig(noise_max),
+                                              tmp_path / f"dec{noise_max}", SINGLE)  # fmt: skip
+    plain, _ = load_vae(folders[0.0])
+    robust, config = load_vae(folders[1.0])
+    assert config["decoder_training"]["steps"] == 200 and config["vae"] == load_vae(vae_dir)[1]["vae"]
+    # the encoder (so every latent) is bit-identical; the decoder moved
+    enc0, enc1 = encoder_state(vae0), encoder_state(robust)
+    assert enc0.keys() == enc1.keys() and all(torch.equal(enc0[k], enc1[k]) for k in enc0)
+    assert not torch.equal(vae0.decoder.conv_out.weight, robust.decoder.conv_out.weight)
+    # trained on noisy latents, it decodes them better than the same fine-tuning without noise does
+    assert noisy_l1(robust) < 0.9 * noisy_l1(plain), (noisy_l1(vae0), noisy_l1(plain), noisy_l1(robust))
+
+    # a full model with that VAE gets the new decoder; its denoiser is untouched
+    unet = UNet(UNetConfig(in_channels=2, num_classes=2, **TINY_UNET))
+    pipe = LatentDiffusionPipeline(vae0, unet, make_schedule("linear"), scale, data.class_names, name="bars")
+    pipe.save_pretrained(tmp_path / "model")
+    swapped = LatentDiffusionPipeline.from_pretrained(swap_vae(tmp_path / "model", folders[1.0], tmp_path / "new"))
+    assert all(torch.equal(v, robust.state_dict()[k]) for k, v in swapped.vae.state_dict().items())
+    assert all(torch.equal(v, unet.state_dict()[k]) for k, v in swapped.unet.state_dict().items())
+    assert swapped.scaling_factor == scale and swapped.extra_config["decoder_training"]["steps"] == 200
+    # a VAE with another encoder would give other latents: refused
+    other = train_vae(bars(seed=1), TINY_VAE, loop_cfg(3, seed=5), VAETrainConfig(), tmp_path / "other", SINGLE)
+    with pytest.raises(ValueError, match=r"encoder of .* differs"):
+        swap_vae(tmp_path / "model", other, tmp_path / "bad")
