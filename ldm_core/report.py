@@ -23,7 +23,10 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def plot_losses(run: str | Path, out: str | Path, title: str = "") -> Path:
-    """Two panels: the VAE's L1 (and PSNR) and the denoiser's loss, against steps, from ``<run>/{vae,diffusion}``."""
+    """The VAE's L1 (and PSNR) and the denoiser's loss, against steps, from ``<run>/{vae,diffusion}``.
+
+    A third panel shows ``<run>/decoder`` (the decoder fine-tuned on noisy latents, ``train decoder``) if it exists.
+    """
     import matplotlib
     import matplotlib.ticker
 
@@ -33,7 +36,10 @@ def plot_losses(run: str | Path, out: str | Path, title: str = "") -> Path:
     run = Path(run)
     vae = [e for e in read_log(run / "vae" / "log.jsonl") if "l1" in e]
     diff = [e for e in read_log(run / "diffusion" / "log.jsonl") if "loss" in e]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(8, 2.8), dpi=80)
+    decoder_log = run / "decoder" / "log.jsonl"
+    dec = [e for e in read_log(decoder_log) if "loss" in e] if decoder_log.exists() else []
+    fig, axes = plt.subplots(1, 3 if dec else 2, figsize=(12 if dec else 8, 2.8), dpi=80)
+    a, b = axes[0], axes[-1]
     steps = np.array([e["step"] for e in vae])
     a.plot(steps, smooth(np.array([e["l1"] for e in vae]), 5), color="tab:blue")
     a.set(xlabel="step", ylabel="L1 (pixels in [-1, 1])", yscale="log", title="VAE")
@@ -42,7 +48,10 @@ def plot_losses(run: str | Path, out: str | Path, title: str = "") -> Path:
     psnr_axis.set_ylabel("PSNR (dB)", color="tab:orange")
     b.plot([e["step"] for e in diff], smooth(np.array([e["loss"] for e in diff]), 5), color="tab:green")
     b.set(xlabel="step", ylabel="MSE", title="denoiser", yscale="log")
-    for axis in (a, b):  # log axes labelled at 1, 2, 5 x 10^k only
+    if dec:
+        axes[1].plot([e["step"] for e in dec], smooth(np.array([e["loss"] for e in dec]), 5), color="tab:purple")
+        axes[1].set(xlabel="step", ylabel="L1 on noisy latents", yscale="log", title="decoder fine-tuning")
+    for axis in axes:  # log axes labelled at 1, 2, 5 x 10^k only
         axis.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         axis.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         axis.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
