@@ -168,7 +168,7 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings, 
                 r_steps = gr.Slider(2, 100, value=20, step=1, label="Steps", elem_id="learn-r-steps")
             r_sampler = gr.Dropdown(pipe.sampler_names, value="ddim", label="Sampler", elem_id="learn-r-sampler")
             r_guidance = bindings.add(
-                gr.Slider(0.0, 20.0, value=pipe.default_guidance_scale, step=0.5, label="Guidance scale",
+                gr.Slider(0.0, 20.0, value=pipe.default_guidance_scale, step=0.1, label="Guidance scale",
                           elem_id="learn-r-guidance"),
                 lambda p: {"value": p.default_guidance_scale},
             )  # fmt: skip

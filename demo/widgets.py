@@ -76,7 +76,7 @@ def sampler_controls(
             lambda p: {"maximum": min(MAX_STEPS, p.num_train_timesteps)},
         )  # fmt: skip
         guidance = bindings.add(
-            gr.Slider(0.0, 20.0, value=pipe.default_guidance_scale, step=0.5, label="Guidance scale (1 = off)",
+            gr.Slider(0.0, 20.0, value=pipe.default_guidance_scale, step=0.1, label="Guidance scale (1 = off)",
                       elem_id=f"{prefix}-guidance"),
             lambda p: {"value": p.default_guidance_scale},
         )  # fmt: skip
