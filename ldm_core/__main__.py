@@ -244,7 +244,7 @@ def run_train_decoder(args: argparse.Namespace, data: Any, info: Any, out: Path)
     from .train_decoder import DecoderTrainConfig, finetune_decoder, swap_vae
 
     if (args.model is None) != (args.export is None):
-        raise SystemExit("error: --model and --export go together (the model to save with the new decoder, and where)")
+        raise ValueError("--model and --export go together (the model to save with the new decoder, and where)")
     cfg = DecoderTrainConfig(noise_max=args.noise_max)
     folder = finetune_decoder(data, Path(args.vae), loop_config(args, "decoder"), cfg, out, info,
                               command=args.command_line)  # fmt: skip

@@ -98,11 +98,13 @@ def test_train_all_exports_a_model(tmp_path: Path, capsys: pytest.CaptureFixture
             "--latent-channels", "2", "--no-vae-attention", "--disc-start", "2",
             "--steps", "4", "--batch-size", "8", "--unet-base-channels", "16", "--unet-channel-mult", "1,2",
             "--unet-attention-levels", "", "--unet-res-blocks", "1", "--guidance", "2.5",
+            "--unet-patch-size", "2", "--snr-gamma", "5",
             "--display-name", "Bars", "--export", str(tmp_path / "bars"), "--seed", "3"]  # fmt: skip
     assert run(args, capsys)[0] == 0
     config = json.loads((tmp_path / "bars" / "config.json").read_text())
     assert config["name"] == "bars" and config["display_name"] == "Bars" and config["default_guidance_scale"] == 2.5
     assert config["vae"]["latent_channels"] == 2 and config["unet"]["attention_levels"] == []
+    assert config["unet"]["patch_size"] == 2 and config["training"]["diffusion_training"]["snr_gamma"] == 5
     assert config["training"]["steps"] == 4 and config["training"]["command"].startswith("python -m ldm_core train all")
     assert config["vae_training"]["steps"] == 4 and config["image_size"] == 8
     assert 0.05 < config["scaling_factor"] < 50
@@ -125,3 +127,27 @@ def test_train_all_exports_a_model(tmp_path: Path, capsys: pytest.CaptureFixture
     assert run(args, capsys)[0] == 0
     assert Image.open(tmp_path / "bars" / "samples.png").size == (3 * 10 + 2, 2 * 10 + 2)
     assert Image.open(tmp_path / "bars" / "loss.png").size == (640, 224)
+
+    # stage 1b: the decoder fine-tuned on noisy latents, put into the finished model
+    data = [
+        "--data",
+        str(tmp_path / "d.npz"),
+        "--vae",
+        str(tmp_path / "run" / "vae"),
+        "--out",
+        str(tmp_path / "run" / "decoder"),
+    ]
+    args = ["train", "decoder", *data, "--steps", "3", "--batch-size", "8", "--noise-max", "0.3"]
+    code, err = run([*args, "--model", str(tmp_path / "bars")], capsys)
+    assert code == 2 and "--model and --export go together" in err
+    assert run([*args, "--model", str(tmp_path / "bars"), "--export", str(tmp_path / "bars2")], capsys)[0] == 0
+    new = LatentDiffusionPipeline.from_pretrained(tmp_path / "bars2")
+    assert new.extra_config["decoder_training"]["decoder_training"]["noise_max"] == 0.3
+    assert torch.equal(new.unet.conv_in.weight, pipe.unet.conv_in.weight)
+    assert torch.equal(new.vae.encoder.conv_in.weight, pipe.vae.encoder.conv_in.weight)
+    assert not torch.equal(new.vae.decoder.conv_out.weight, pipe.vae.decoder.conv_out.weight)
+    assert (
+        run(["report", "--run", str(tmp_path / "run"), "--model", str(tmp_path / "bars2"), "--steps", "2"], capsys)[0]
+        == 0
+    )
+    assert Image.open(tmp_path / "bars2" / "loss.png").size == (960, 224)  # a third panel: the decoder
