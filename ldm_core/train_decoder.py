@@ -79,8 +79,7 @@ def finetune_decoder(
     params = decoder_parameters(vae)
     for p in params:
         p.requires_grad_(True)
-    vae.train()
-    vae.encoder.eval()  # frozen (no dropout/norm statistics change there either)
+    vae.train()  # the encoder has no dropout or batch statistics: only its frozen weights matter
     opt = torch.optim.AdamW(params, loop_cfg.lr, betas=(0.5, 0.9), weight_decay=0.0)
     meta: dict[str, Any] = {"step": 0, "elapsed_s": 0.0}
     state_dir = find_state(out_dir / "state") if loop_cfg.resume else None
