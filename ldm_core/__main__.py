@@ -144,7 +144,7 @@ def add_vae_args(p: argparse.ArgumentParser) -> None:
 
 
 def add_diffusion_args(p: argparse.ArgumentParser) -> None:
-    from .train_diffusion import DiffusionTrainConfig
+    from .train_diffusion import PRECISIONS, DiffusionTrainConfig
     from .unet import PREDICTION_TYPES, UNetConfig
 
     u, t = UNetConfig(), DiffusionTrainConfig()
@@ -163,6 +163,8 @@ def add_diffusion_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cond-drop", type=float, default=t.cond_drop, help="probability of the null class")
     g.add_argument("--snr-gamma", type=float, default=t.snr_gamma, help="Min-SNR-γ loss weighting, e.g. 5 (0 = off)")
     g.add_argument("--ema-decay", type=float, default=t.ema_decay, help="EMA decay of the shipped weights")
+    g.add_argument("--precision", default=t.precision, choices=PRECISIONS,
+                   help="bf16: bfloat16 autocast for the UNet (1.4x faster on CPUs with AVX512-BF16; weights stay fp32)")  # fmt: skip
     g.add_argument("--guidance", type=float, default=t.guidance_scale, help="default guidance of the model")
     g.add_argument("--name", default=None, help="model name in config.json (default: the export folder's name)")
     g.add_argument("--display-name", default=None, help="human-readable model name (config.json display_name)")
@@ -206,7 +208,8 @@ def run_train_diffusion(args: argparse.Namespace, data: Any, info: Any, out: Pat
                           num_classes=len(data.class_names), prediction_type=args.prediction_type,
                           patch_size=args.unet_patch_size)  # fmt: skip
     cfg = DiffusionTrainConfig(schedule=args.schedule, cond_drop=args.cond_drop, ema_decay=args.ema_decay,
-                               guidance_scale=args.guidance, snr_gamma=args.snr_gamma)  # fmt: skip
+                               guidance_scale=args.guidance, snr_gamma=args.snr_gamma,
+                               precision=args.precision)  # fmt: skip
     name = args.name or (Path(args.export).name if args.export else Path(args.out).name)
     extra = {"display_name": args.display_name or name}
     model = train_diffusion(

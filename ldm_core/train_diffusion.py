@@ -29,6 +29,8 @@ from .train_state import find_state, load_state, save_state, step_generator
 from .unet import UNet, UNetConfig
 from .vae import VAE, VAEConfig
 
+PRECISIONS = ("fp32", "bf16")
+
 
 @dataclass
 class DiffusionTrainConfig:
@@ -41,12 +43,15 @@ class DiffusionTrainConfig:
     sample_steps: int = 25  # DDIM steps of the preview grids
     samples_per_class: int = 8  # columns of the preview grids (one row per class)
     snr_gamma: float = 0.0  # > 0: Min-SNR-γ loss weighting (Hang et al. 2023); 0: plain MSE (DDPM)
+    precision: str = "fp32"  # "bf16": the UNet's forward and backward under bfloat16 autocast (weights stay fp32)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.cond_drop < 1.0:
             raise ValueError(f"cond_drop must be in [0, 1), got {self.cond_drop}")
         if self.snr_gamma < 0:
             raise ValueError(f"snr_gamma must be >= 0 (0 = off), got {self.snr_gamma}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
 
 def load_vae(folder: str | Path) -> tuple[VAE, dict[str, Any]]:
@@ -104,9 +109,10 @@ def diffusion_loss(
     z_t = schedule.q_sample(z0, t, eps)  # sqrt(ᾱ_t) z_0 + sqrt(1 - ᾱ_t) ε
     prediction_type = ddp.unwrap(unet).config.prediction_type
     target = eps if prediction_type == "epsilon" else schedule.get_velocity(z0, t, eps)
+    pred = unet(z_t, t, labels).float()  # fp32 even under bf16 autocast
     if snr_gamma <= 0:
-        return F.mse_loss(unet(z_t, t, labels), target)
-    per_image = (unet(z_t, t, labels) - target).pow(2).flatten(1).mean(1)  # [B]
+        return F.mse_loss(pred, target)
+    per_image = (pred - target).pow(2).flatten(1).mean(1)  # [B]
     weight = min_snr_weight(schedule.snr(t).to(per_image), snr_gamma, prediction_type)
     return (weight * per_image).mean()
 
@@ -178,8 +184,9 @@ def train_diffusion(
         gen = step_generator(loop_cfg.seed, info.rank, step)
         z0 = (mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=gen)) * scale  # z_0 ~ q(z | x), scaled
         lr = loop.set_lr([opt])
-        loss = diffusion_loss(unet_d, schedule, z0.to(info.device), data.labels[idx], gen, cfg.cond_drop,
-                              cfg.snr_gamma)  # fmt: skip
+        with torch.autocast(info.device.type, torch.bfloat16, enabled=cfg.precision == "bf16"):
+            loss = diffusion_loss(unet_d, schedule, z0.to(info.device), data.labels[idx], gen, cfg.cond_drop,
+                                  cfg.snr_gamma)  # fmt: skip
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if loop_cfg.grad_clip > 0:

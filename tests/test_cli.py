@@ -98,13 +98,14 @@ def test_train_all_exports_a_model(tmp_path: Path, capsys: pytest.CaptureFixture
             "--latent-channels", "2", "--no-vae-attention", "--disc-start", "2",
             "--steps", "4", "--batch-size", "8", "--unet-base-channels", "16", "--unet-channel-mult", "1,2",
             "--unet-attention-levels", "", "--unet-res-blocks", "1", "--guidance", "2.5",
-            "--unet-patch-size", "2", "--snr-gamma", "5",
+            "--unet-patch-size", "2", "--snr-gamma", "5", "--precision", "bf16",
             "--display-name", "Bars", "--export", str(tmp_path / "bars"), "--seed", "3"]  # fmt: skip
     assert run(args, capsys)[0] == 0
     config = json.loads((tmp_path / "bars" / "config.json").read_text())
     assert config["name"] == "bars" and config["display_name"] == "Bars" and config["default_guidance_scale"] == 2.5
     assert config["vae"]["latent_channels"] == 2 and config["unet"]["attention_levels"] == []
     assert config["unet"]["patch_size"] == 2 and config["training"]["diffusion_training"]["snr_gamma"] == 5
+    assert config["training"]["diffusion_training"]["precision"] == "bf16"
     assert config["training"]["steps"] == 4 and config["training"]["command"].startswith("python -m ldm_core train all")
     assert config["vae_training"]["steps"] == 4 and config["image_size"] == 8
     assert 0.05 < config["scaling_factor"] < 50

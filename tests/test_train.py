@@ -123,6 +123,25 @@ def test_min_snr_weights_known_values_and_loss() -> None:
     assert loss(1e9, "v_prediction") < loss(0.0, "v_prediction")  # v: SNR / (SNR + 1) < 1
 
 
+def test_bf16_autocast_loss_is_close_to_fp32_and_bad_precision_is_refused() -> None:
+    schedule = make_schedule("linear")
+    unet = UNet(UNetConfig(in_channels=2, num_classes=2, **TINY_UNET))
+    randomize_(unet)
+    z0, labels = torch.randn(16, 2, 8, 8), torch.tensor([0, 1] * 8)
+
+    def loss(bf16: bool) -> torch.Tensor:
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            out = diffusion_loss(unet, schedule, z0, labels, torch.Generator().manual_seed(5), 0.1)
+        return out
+
+    fp32, bf16 = loss(False), loss(True)
+    assert bf16.dtype == torch.float32  # the MSE itself is taken in fp32
+    assert bf16.item() != fp32.item()  # autocast did run the UNet in bfloat16 ...
+    assert bf16.item() == pytest.approx(fp32.item(), rel=2e-2)  # ... to within bfloat16's 8-bit mantissa
+    with pytest.raises(ValueError, match="precision must be one of"):
+        DiffusionTrainConfig(precision="fp16")
+
+
 def test_scaling_factor_is_one_over_latent_std(vae_dir: Path) -> None:
     # on Gaussian latents of known spread: mean ~ N(0, 2²) and posterior std 1.5 -> z ~ N(0, 2.5²)
     g = torch.Generator().manual_seed(123)  # not the seed scaling_factor draws its noise with
