@@ -139,7 +139,10 @@ def add_vae_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-vae-attention", action="store_true", help="no self-attention at the lowest resolution")
     g.add_argument("--kl-weight", type=float, default=t.kl_weight, help="weight of KL / pixels")
     g.add_argument("--disc-start", type=int, default=t.disc_start, help="step at which the GAN loss starts")
+    g.add_argument("--disc-warmup", type=int, default=t.disc_warmup,
+                   help="steps the discriminator trains before its loss reaches the decoder")  # fmt: skip
     g.add_argument("--disc-weight", type=float, default=t.disc_weight, help="factor on the adaptive GAN weight")
+    g.add_argument("--disc-max-weight", type=float, default=t.disc_max_weight, help="cap on the adaptive GAN weight")
     g.add_argument("--disc-channels", type=positive_int, default=t.disc.base_channels, help="discriminator width")
 
 
@@ -191,7 +194,8 @@ def run_train_vae(args: argparse.Namespace, data: Any, info: Any, out: Path) -> 
     vae_cfg = VAEConfig(in_channels=data.channels, latent_channels=args.latent_channels,
                         base_channels=args.vae_base_channels, channel_mult=args.vae_channel_mult,
                         num_res_blocks=args.vae_res_blocks, mid_attention=not args.no_vae_attention)  # fmt: skip
-    cfg = VAETrainConfig(kl_weight=args.kl_weight, disc_start=args.disc_start, disc_weight=args.disc_weight,
+    cfg = VAETrainConfig(kl_weight=args.kl_weight, disc_start=args.disc_start, disc_warmup=args.disc_warmup,
+                         disc_weight=args.disc_weight, disc_max_weight=args.disc_max_weight,
                          disc=DiscriminatorConfig(data.channels, args.disc_channels))  # fmt: skip
     return train_vae(data, vae_cfg, loop_config(args, "vae"), cfg, out, info, command=args.command_line)
 

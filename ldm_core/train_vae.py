@@ -28,10 +28,17 @@ from .vae import VAE, VAEConfig, vae_loss
 @dataclass
 class VAETrainConfig:
     kl_weight: float = 1e-6  # weight of KL / pixels (vae_loss)
-    disc_start: int = 2000  # step at which the discriminator and the GAN loss start (>= steps: never)
+    disc_start: int = 2000  # step at which the discriminator starts training (>= steps: never)
+    disc_warmup: int = 100  # steps the discriminator trains alone before its loss reaches the decoder
     disc_weight: float = 0.5  # factor on the adaptive GAN weight (VQGAN eq. 7)
+    disc_max_weight: float = 0.2  # cap on that weight (uncapped, the decoder overpowers the discriminator)
     disc: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)  # patch discriminator size
     num_preview: int = 16  # images in the reconstruction grids
+
+    def __post_init__(self) -> None:
+        if self.disc_warmup < 0 or not self.disc_max_weight > 0:
+            raise ValueError(f"disc_warmup must be >= 0 and disc_max_weight > 0, got {self.disc_warmup}, "
+                             f"{self.disc_max_weight}")  # fmt: skip
 
 
 def psnr(x: Tensor, y: Tensor) -> float:
@@ -42,17 +49,23 @@ def psnr(x: Tensor, y: Tensor) -> float:
 
 def vae_step(
     vae: nn.Module, disc: nn.Module, opts: dict[str, torch.optim.Optimizer], x: Tensor, gen: torch.Generator,
-    use_disc: bool, cfg: VAETrainConfig, grad_clip: float,
+    use_disc: bool, cfg: VAETrainConfig, grad_clip: float, use_gan_loss: bool | None = None,
 ) -> dict[str, float]:  # fmt: skip
-    """One update of the autoencoder, then (after ``disc_start``) one of the discriminator. x [B, C, H, W]."""
+    """One update of the autoencoder, then (``use_disc``) one of the discriminator. x [B, C, H, W].
+
+    The GAN term reaches the decoder only when ``use_gan_loss`` (default: ``use_disc``), with the adaptive weight
+    capped at ``cfg.disc_max_weight``.
+    """
+    use_gan_loss = use_disc if use_gan_loss is None else use_gan_loss
     recon, posterior = vae(x, [gen] * x.shape[0])  # x̂ [B, C, H, W]; z drawn with the step's generator
     rec = vae_loss(x, recon, posterior, cfg.kl_weight)
     loss = rec["loss"]
     out = {"loss": rec["loss"].item(), "l1": rec["recon"].item(), "kl": rec["kl"].item(), "psnr": psnr(x, recon)}
-    if use_disc:
+    if use_gan_loss:
         d = ddp.unwrap(disc).requires_grad_(False)
         g_loss = -d(recon).mean()  # the decoder wants D(x̂) high
-        weight = cfg.disc_weight * adaptive_weight(rec["loss"], g_loss, ddp.unwrap(vae).decoder.conv_out.weight)
+        last_layer = ddp.unwrap(vae).decoder.conv_out.weight
+        weight = (cfg.disc_weight * adaptive_weight(rec["loss"], g_loss, last_layer)).clamp(max=cfg.disc_max_weight)
         loss = loss + weight * g_loss
         d.requires_grad_(True)
         out |= {"g_loss": g_loss.item(), "d_weight": weight.item()}
@@ -124,7 +137,8 @@ def train_vae(
         x = data.images[idx].to(info.device)
         lr = loop.set_lr(list(opts.values()))
         gen = step_generator(loop_cfg.seed, info.rank, step)
-        losses = vae_step(vae_d, disc_d, opts, x, gen, step >= cfg.disc_start, cfg, loop_cfg.grad_clip)
+        losses = vae_step(vae_d, disc_d, opts, x, gen, step >= cfg.disc_start, cfg, loop_cfg.grad_clip,
+                          step >= cfg.disc_start + cfg.disc_warmup)  # fmt: skip
         loop.record(losses, lr)
         loop.after_step(save, preview_fn)
     loop.finish(save, preview_fn)

@@ -95,7 +95,7 @@ def test_train_all_exports_a_model(tmp_path: Path, capsys: pytest.CaptureFixture
                         class_names=np.array(["a", "b"]))  # fmt: skip
     args = ["train", "all", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "run"),
             "--vae-steps", "4", "--vae-batch-size", "8", "--vae-base-channels", "8", "--vae-channel-mult", "1,2",
-            "--latent-channels", "2", "--no-vae-attention", "--disc-start", "2",
+            "--latent-channels", "2", "--no-vae-attention", "--disc-start", "2", "--disc-warmup", "1",
             "--steps", "4", "--batch-size", "8", "--unet-base-channels", "16", "--unet-channel-mult", "1,2",
             "--unet-attention-levels", "", "--unet-res-blocks", "1", "--guidance", "2.5",
             "--unet-patch-size", "2", "--snr-gamma", "5", "--precision", "bf16",
@@ -108,6 +108,7 @@ def test_train_all_exports_a_model(tmp_path: Path, capsys: pytest.CaptureFixture
     assert config["training"]["diffusion_training"]["precision"] == "bf16"
     assert config["training"]["steps"] == 4 and config["training"]["command"].startswith("python -m ldm_core train all")
     assert config["vae_training"]["steps"] == 4 and config["image_size"] == 8
+    assert config["vae_training"]["vae_training"]["disc_warmup"] == 1
     assert 0.05 < config["scaling_factor"] < 50
     pipe = LatentDiffusionPipeline.from_pretrained(tmp_path / "bars")
     assert pipe([0, 1], num_inference_steps=2).images.shape == (2, 8, 8, 1)
