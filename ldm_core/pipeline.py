@@ -170,10 +170,15 @@ class LatentDiffusionPipeline:
             **self.extra_config,
         }
 
-    def save_pretrained(self, folder: str | os.PathLike) -> Path:
-        return save_model_folder(
-            folder, self.config_dict(), {"vae": self.vae.state_dict(), "unet": self.unet.state_dict()}
-        )
+    def save_pretrained(self, folder: str | os.PathLike, dtype: torch.dtype | None = None) -> Path:
+        """Write config.json + vae/unet safetensors. ``dtype`` (e.g. torch.float16) stores the floating-point weights
+        in that type, which halves the folder; they load back into the float32 modules."""
+
+        def cast(state: dict[str, Tensor]) -> dict[str, Tensor]:
+            return {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v for k, v in state.items()}
+
+        weights = {"vae": cast(self.vae.state_dict()), "unet": cast(self.unet.state_dict())}
+        return save_model_folder(folder, self.config_dict(), weights)
 
     def to(self, device: str | torch.device) -> LatentDiffusionPipeline:
         self.vae.to(device)

@@ -245,3 +245,17 @@ def test_v_prediction_and_rgb_models() -> None:
     out = pipe([0, 1], num_inference_steps=4, seed=0, output_type="pil")
     assert out.images[0].mode == "RGB" and out.images[0].size == (32, 32)
     assert pipe.latent_shape == (4, 8, 8)
+
+
+def test_float16_weights_halve_the_folder_and_load_into_float32(tmp_path, tiny_pipe: LatentDiffusionPipeline) -> None:
+    tiny_pipe.save_pretrained(tmp_path / "fp32")
+    tiny_pipe.save_pretrained(tmp_path / "fp16", dtype=torch.float16)
+    size = {d: (tmp_path / d / "unet.safetensors").stat().st_size for d in ("fp32", "fp16")}
+    assert 0.45 < size["fp16"] / size["fp32"] < 0.55
+    loaded = LatentDiffusionPipeline.from_pretrained(tmp_path / "fp16")
+    assert all(p.dtype == torch.float32 for p in loaded.unet.parameters())
+    for a, b in zip(loaded.unet.parameters(), tiny_pipe.unet.parameters(), strict=True):
+        torch.testing.assert_close(a, b.half().float(), rtol=0, atol=0)  # exactly the rounded weights
+    out16 = loaded([0, 2], num_inference_steps=STEPS, seed=0).images
+    out32 = tiny_pipe([0, 2], num_inference_steps=STEPS, seed=0).images
+    assert 0 < np.abs(out16 - out32).max() < 0.02  # rounded, so not identical, but close
