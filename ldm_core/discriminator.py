@@ -45,8 +45,12 @@ def hinge_d_loss(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
     return 0.5 * (F.relu(1.0 - logits_real).mean() + F.relu(1.0 + logits_fake).mean())
 
 
-def adaptive_weight(rec_loss: Tensor, g_loss: Tensor, last_layer: Tensor, max_weight: float = 1e4) -> Tensor:
-    """λ = ||∇_L rec_loss|| / (||∇_L g_loss|| + 1e-4) at the decoder's last layer L (VQGAN eq. 7), no gradient."""
+def adaptive_weight(
+    rec_loss: Tensor, g_loss: Tensor, last_layer: Tensor, scale: float = 1.0, max_weight: float = 1e4
+) -> Tensor:
+    """λ = scale · ||∇_L rec_loss|| / (||∇_L g_loss|| + 1e-4) at the decoder's last layer L (VQGAN eq. 7), capped at
+    ``max_weight``, no gradient. A low cap matters: uncapped, λ grows as the discriminator weakens and the decoder
+    overpowers it (its hinge loss sticks at 1.0)."""
     rec_grad = torch.autograd.grad(rec_loss, last_layer, retain_graph=True)[0]
     g_grad = torch.autograd.grad(g_loss, last_layer, retain_graph=True)[0]
-    return (rec_grad.norm() / (g_grad.norm() + 1e-4)).clamp(0.0, max_weight).detach()
+    return (scale * rec_grad.norm() / (g_grad.norm() + 1e-4)).clamp(0.0, max_weight).detach()

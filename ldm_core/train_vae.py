@@ -49,14 +49,10 @@ def psnr(x: Tensor, y: Tensor) -> float:
 
 def vae_step(
     vae: nn.Module, disc: nn.Module, opts: dict[str, torch.optim.Optimizer], x: Tensor, gen: torch.Generator,
-    use_disc: bool, cfg: VAETrainConfig, grad_clip: float, use_gan_loss: bool | None = None,
+    use_disc: bool, use_gan_loss: bool, cfg: VAETrainConfig, grad_clip: float,
 ) -> dict[str, float]:  # fmt: skip
-    """One update of the autoencoder, then (``use_disc``) one of the discriminator. x [B, C, H, W].
-
-    The GAN term reaches the decoder only when ``use_gan_loss`` (default: ``use_disc``), with the adaptive weight
-    capped at ``cfg.disc_max_weight``.
-    """
-    use_gan_loss = use_disc if use_gan_loss is None else use_gan_loss
+    """One update of the autoencoder (with the GAN term if ``use_gan_loss``), then (``use_disc``) one of the
+    discriminator. x [B, C, H, W]."""
     recon, posterior = vae(x, [gen] * x.shape[0])  # x̂ [B, C, H, W]; z drawn with the step's generator
     rec = vae_loss(x, recon, posterior, cfg.kl_weight)
     loss = rec["loss"]
@@ -64,8 +60,8 @@ def vae_step(
     if use_gan_loss:
         d = ddp.unwrap(disc).requires_grad_(False)
         g_loss = -d(recon).mean()  # the decoder wants D(x̂) high
-        last_layer = ddp.unwrap(vae).decoder.conv_out.weight
-        weight = (cfg.disc_weight * adaptive_weight(rec["loss"], g_loss, last_layer)).clamp(max=cfg.disc_max_weight)
+        weight = adaptive_weight(rec["loss"], g_loss, ddp.unwrap(vae).decoder.conv_out.weight, cfg.disc_weight,
+                                 cfg.disc_max_weight)  # fmt: skip
         loss = loss + weight * g_loss
         d.requires_grad_(True)
         out |= {"g_loss": g_loss.item(), "d_weight": weight.item()}
@@ -137,8 +133,8 @@ def train_vae(
         x = data.images[idx].to(info.device)
         lr = loop.set_lr(list(opts.values()))
         gen = step_generator(loop_cfg.seed, info.rank, step)
-        losses = vae_step(vae_d, disc_d, opts, x, gen, step >= cfg.disc_start, cfg, loop_cfg.grad_clip,
-                          step >= cfg.disc_start + cfg.disc_warmup)  # fmt: skip
+        losses = vae_step(vae_d, disc_d, opts, x, gen, step >= cfg.disc_start,
+                          step >= cfg.disc_start + cfg.disc_warmup, cfg, loop_cfg.grad_clip)  # fmt: skip
         loop.record(losses, lr)
         loop.after_step(save, preview_fn)
     loop.finish(save, preview_fn)
