@@ -15,7 +15,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from ldm_core import LatentDiffusionPipeline
+from ldm_core import LatentDiffusionPipeline, ServerBusy
 from ldm_core import images as imx
 
 UNCONDITIONAL = "unconditional"
@@ -33,7 +33,7 @@ def user_errors() -> Iterator[None]:
         yield
     except gr.Error:
         raise
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, ServerBusy) as e:  # ServerBusy says when to try again
         raise gr.Error(str(e)) from e
 
 

@@ -22,6 +22,7 @@ from .common import (
     user_errors,
 )
 from .registry import ModelRegistry
+from .streaming import run_with_progress
 from .widgets import CANVAS, ModelBindings, class_picker, image_editor, sampler_controls, seed_box
 
 METHODS = {"SDEdit (fresh noise)": "sdedit", "DDIM inversion, then regenerate": "inversion"}
@@ -61,8 +62,9 @@ def edit(
     n_run = int(settings["num_inference_steps"] * strength)
     seen = model_view(pipe, picture)
     with user_errors():
-        out = pipe.img2img(picture, strength=strength, class_labels=[label], seed=seed, method=method_id,
-                           callback=lambda i: progress((i.i + 1, max(n_run, 1)), desc="editing"), **settings)  # fmt: skip
+        run = partial(pipe.img2img, picture, strength=strength, class_labels=[label], seed=seed, method=method_id,
+                      **settings)  # fmt: skip
+        out = run_with_progress(run, max(n_run, 1), progress, "editing")
     extra = {"Seed": seed, "Denoising strength": strength, "Edit method": method_id,
              "Steps run": out.num_inference_steps_run}  # fmt: skip
     text = parameters_text(model, class_name, settings, extra)

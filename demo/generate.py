@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from ldm_core import PipelineOutput
+from ldm_core import PipelineOutput, Preview
 
 from .common import (
     MAX_BATCH,
@@ -23,7 +23,7 @@ from .common import (
     user_errors,
 )
 from .registry import ModelRegistry
-from .streaming import Preview, stream
+from .streaming import Step, stream
 from .widgets import ModelBindings, class_picker, sampler_controls, seed_box, unconditional_note
 
 
@@ -46,12 +46,12 @@ def generate(
     seed = resolve_seed(seed)
     n = as_int("batch size", batch_size, 1, MAX_BATCH)
     total = settings["num_inference_steps"]
-    run = partial(pipe, [label] * n, seed=seed, **settings)
     progress((0, total), desc="sampling")
     with user_errors():
-        for item in stream(pipe, lambda cb: run(callback=cb), total):
-            if isinstance(item, Preview):
-                progress((item.step, total), desc="sampling")
+        for item in stream(partial(pipe, [label] * n, seed=seed, **settings)):
+            if isinstance(item, Step):
+                progress((item.done, total), desc="sampling")
+            elif isinstance(item, Preview):
                 yield grid_image(item.images), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             else:
                 out: PipelineOutput = item

@@ -7,6 +7,8 @@ from functools import partial
 import gradio as gr
 import numpy as np
 
+from ldm_core.samplers import repaint_moves
+
 from .common import (
     as_choice,
     as_int,
@@ -22,6 +24,7 @@ from .common import (
     user_errors,
 )
 from .registry import ModelRegistry
+from .streaming import run_with_progress
 from .widgets import ModelBindings, class_picker, image_editor, sampler_controls, seed_box
 
 METHODS = {"Latent blending": "blend", "RePaint resampling": "repaint"}
@@ -54,9 +57,11 @@ def inpaint(
              "jump_n_sample": as_int("jump count", jump_n_sample, 1, 20)}  # fmt: skip
     seed = resolve_seed(seed)
     with user_errors():
-        out = pipe.inpaint(picture, mask, class_labels=[label], seed=seed, method=method_id, mask_blur=blur,
-                           callback=lambda i: progress(None, desc=f"step {i.i + 1}, t = {i.t}"), **jumps,
-                           **settings)  # fmt: skip
+        run = partial(pipe.inpaint, picture, mask, class_labels=[label], seed=seed, method=method_id, mask_blur=blur,
+                      **jumps, **settings)  # fmt: skip
+        steps = settings["num_inference_steps"]
+        total = len(repaint_moves(steps, **jumps)) - 1 if method_id == "repaint" else steps
+        out = run_with_progress(run, total, progress, "inpainting")
     extra = {"Seed": seed, "Inpaint method": method_id, "Mask blur": blur}
     if method_id == "repaint":
         extra |= {"Jump length": jumps["jump_length"], "Jump count": jumps["jump_n_sample"]}

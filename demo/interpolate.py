@@ -23,6 +23,7 @@ from .common import (
     user_errors,
 )
 from .registry import ModelRegistry
+from .streaming import run_with_progress
 from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
 
 SAME_CLASS = "same as class A"
@@ -71,8 +72,7 @@ def interpolate(
     weights = [*np.linspace(0.0, 1.0, n).round(4).tolist(), w]
     total = settings["num_inference_steps"]
     with user_errors():
-        out = pipe.interpolate(weights=weights, callback=lambda i: progress((i.i + 1, total), desc="sampling"),
-                               **kwargs)  # fmt: skip
+        out = run_with_progress(partial(pipe.interpolate, weights=weights, **kwargs), total, progress, "sampling")
     strip_text = parameters_text(model, class_name, settings, {**extra, "Frames": n})
     text = parameters_text(model, class_name, settings, {**extra, "Weight": w})
     return to_images(out.images[-1:], text)[0], grid_image(out.images[:-1], strip_text, ncols=n), info_markdown(text)
@@ -124,8 +124,8 @@ def variation(
     strength = as_float("variation strength", strength, 0.0, 1.0)
     total = settings["num_inference_steps"]
     with user_errors():
-        out = pipe([label], seed=seed, variation_seed=vseed, variation_strength=strength,
-                   callback=lambda i: progress((i.i + 1, total), desc="sampling"), **settings)  # fmt: skip
+        run = partial(pipe, [label], seed=seed, variation_seed=vseed, variation_strength=strength, **settings)
+        out = run_with_progress(run, total, progress, "sampling")
     extra = {"Seed": seed, "Variation seed": vseed, "Variation seed strength": strength}
     text = parameters_text(model, class_name, settings, extra)
     return to_images(out.images, text)[0], info_markdown(text)

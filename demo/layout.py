@@ -17,8 +17,12 @@ CSS = """
 [id$="-info"] pre, [id$="-info"] code { white-space: pre-wrap !important; }  /* settings wrap, no scrolling */
 """
 THEME = gr.themes.Soft()  # built in: its fonts ship with gradio, so the page needs no font CDN
-LAUNCH_KWARGS = {"theme": THEME, "css": CSS, "max_file_size": "5mb", "ssr_mode": False, "footer_links": ["api"]}
-QUEUE_KWARGS = {"default_concurrency_limit": 1, "max_size": 16}  # 2 CPU cores: one sampling run at a time
+# max_threads: each request waiting in the batcher holds a worker thread, so a class needs more than Gradio's 40.
+LAUNCH_KWARGS = {"theme": THEME, "css": CSS, "max_file_size": "5mb", "ssr_mode": False, "footer_links": ["api"],
+                 "max_threads": 300}  # fmt: skip
+# Up to 128 requests run at once (their sampling is merged by the registry's batcher, which bounds the images in
+# memory); up to 512 more wait in Gradio's queue, so a class of 50 is never refused.
+QUEUE_KWARGS = {"default_concurrency_limit": 128, "max_size": 512}
 
 
 def build_demo(model_dirs: list[str | os.PathLike]) -> gr.Blocks:

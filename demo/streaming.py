@@ -1,9 +1,10 @@
-"""Run a pipeline call in a worker thread and stream its predicted-x̂_0 previews to a generator handler.
+"""Run a pipeline call in a worker thread and stream its progress and previews back to the handler's thread.
 
-The pipeline reports each step through a callback; a Gradio handler can only show something by ``yield``. So the
-call runs in a thread, the callback decodes x̂_0 every ``every`` steps into a queue, and ``stream`` yields from it.
-When the handler is closed (the Stop button cancels the event), ``stream``'s ``finally`` sets a flag and the
-callback raises ``Stopped`` at the next step, so the thread does not go on sampling for nobody.
+The pipeline reports each step through ``callback`` and cheap decoded previews through ``on_preview``; with the
+app's batcher these are called from the batcher's thread, where Gradio's progress bar cannot be reached. So both
+only put events into a queue, and ``stream`` yields them in the handler's own thread. When the handler is closed
+(the Stop button cancels the event, or the client went away), ``stream``'s ``finally`` sets a flag and the callback
+raises ``Stopped`` at the next step: the batcher then drops only this request's rows.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+import gradio as gr
 
-from ldm_core import LatentDiffusionPipeline, PipelineOutput, StepInfo
+from ldm_core import PipelineOutput, Preview, StepInfo
 
 
 class Stopped(Exception):
@@ -24,42 +25,32 @@ class Stopped(Exception):
 
 
 @dataclass
-class Preview:
-    step: int  # steps done so far, 1..total
-    total: int  # steps in the run
-    images: np.ndarray  # decoded x̂_0, float [B, H, W, C] in [0, 1]
+class Step:
+    done: int  # steps done so far
 
 
-def preview_every(total: int, max_previews: int = 12) -> int:
-    """Decode a preview every k steps so that a run shows at most about ``max_previews`` of them."""
-    return max(1, -(-total // max_previews))
+Run = Callable[..., PipelineOutput]  # run(callback=..., on_preview=...) -> PipelineOutput
 
 
-def stream(
-    pipe: LatentDiffusionPipeline,
-    run: Callable[[Callable[[StepInfo], None]], PipelineOutput],
-    total: int,
-    every: int | None = None,
-) -> Iterator[Preview | PipelineOutput]:
-    """Yield ``Preview``s while ``run(callback)`` samples, then its ``PipelineOutput``; re-raise what it raised."""
-    every = every or preview_every(total)
+def stream(run: Run, previews: bool = True) -> Iterator[Step | Preview | PipelineOutput]:
+    """Yield ``Step``s (and ``Preview``s if asked) while ``run`` samples, then its ``PipelineOutput``; re-raise what
+    it raised."""
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
     stop = threading.Event()
 
     def callback(info: StepInfo) -> None:
         if stop.is_set():
             raise Stopped
-        done = info.i + 1
-        if done % every == 0 and done < total:  # the last step's x̂_0 is the result itself
-            events.put(("preview", Preview(done, total, pipe.decode(info.x0))))
+        events.put(("step", Step(info.i + 1)))
 
     def work() -> None:
         try:
-            events.put(("done", run(callback)))
+            on_preview = (lambda p: events.put(("preview", p))) if previews else None
+            events.put(("done", run(callback=callback, on_preview=on_preview)))
         except BaseException as e:  # handed to the consumer, which re-raises it
             events.put(("error", e))
 
-    threading.Thread(target=work, name="ldm-sampling", daemon=True).start()
+    threading.Thread(target=work, name="ldm-request", daemon=True).start()
     try:
         while True:
             kind, item = events.get()
@@ -70,3 +61,14 @@ def stream(
                 return
     finally:
         stop.set()
+
+
+def run_with_progress(run: Run, total: int, progress: gr.Progress, desc: str) -> PipelineOutput:
+    """Run to the end, moving Gradio's progress bar from the handler's thread; previews are not shown."""
+    progress((0, total), desc=desc)
+    for item in stream(run, previews=False):
+        if isinstance(item, Step):
+            progress((min(item.done, total), total), desc=desc)
+        elif isinstance(item, PipelineOutput):
+            return item
+    raise RuntimeError("the sampling run ended without a result")

@@ -1,13 +1,19 @@
 """LDM Explorer: a small, readable latent diffusion library (VAE, schedules, UNet, samplers, pipeline)."""
 
+from .batching import Batcher, ServerBusy
 from .pipeline import LatentDiffusionPipeline, PipelineOutput
 from .samplers import SAMPLERS, StepInfo
+from .sampling import Preview, SamplingJob
 from .schedule import NoiseSchedule, make_schedule, make_timesteps
 from .unet import UNet, UNetConfig
 from .vae import VAE, DiagonalGaussian, VAEConfig
 
 __all__ = [
     "SAMPLERS",
+    "Batcher",
+    "Preview",
+    "SamplingJob",
+    "ServerBusy",
     "VAE",
     "DiagonalGaussian",
     "LatentDiffusionPipeline",

@@ -2,8 +2,13 @@
 
     image --vae.encode--> z_0 * scaling_factor --sampler(unet, schedule)--> ẑ_0 --vae.decode(ẑ_0 / scaling_factor)--> image
 
-Seeds become generators here and nowhere else: image i of a call uses ``torch.Generator().manual_seed(seed + i)``
-for all of its draws (initial noise first, then every draw the sampler makes).
+Every task checks its settings into one frozen ``SamplingArgs``, builds a ``SamplingJob`` (its starting latents and
+per-image classes, guidance, eta and generators) and hands it to ``self.run_job``: the shared sampling routine of
+``sampling.py``, run directly or, when ``self.batcher`` is set (the app), merged with other requests' jobs.
+
+Seeds become generators in ``generators_for`` and nowhere else: image i of a call uses
+``torch.Generator().manual_seed(seed + i)`` for all of its draws (initial noise first, then every draw the sampler
+makes).
 """
 
 from __future__ import annotations
@@ -20,27 +25,21 @@ from PIL import Image
 from torch import Tensor
 
 from . import images as imx
+from .arguments import MAX_BATCH, MAX_SEED, SamplingArgs, check_choice, check_labels, check_number, check_seeds
 from .checkpoint import CheckpointError, load_model_folder, load_state, save_model_folder
-from .samplers import (
-    SAMPLERS,
-    StepInfo,
-    ddim_invert,
-    get_sampler,
-    guided_denoiser,
-    randn,
-    sample_repaint,
-)
-from .schedule import TIMESTEP_SPACINGS, NoiseSchedule, make_schedule, make_timesteps
+from .samplers import SAMPLERS, StepInfo, ddim_invert, guided_denoiser, randn
+from .sampling import REPAINT, Preview, SamplingJob, preview_every, run_job
+from .schedule import NoiseSchedule, make_schedule
 from .unet import UNet, UNetConfig
 from .vae import VAE, VAEConfig
 
-GUIDANCE_RANGE = (0.0, 20.0)
-OUTPUT_TYPES = ("np", "pil", "latent")
+__all__ = ["MAX_BATCH", "MAX_SEED", "LatentDiffusionPipeline", "PipelineOutput", "Preview", "lerp", "slerp"]
+
 INTERPOLATION_METHODS = ("slerp", "lerp")
 EDIT_METHODS = ("sdedit", "inversion")
 INPAINT_METHODS = ("blend", "repaint")
-MAX_BATCH = 256
-MAX_SEED = 2**63 - 1 - MAX_BATCH
+Runner = Callable[[SamplingJob], Tensor]
+PreviewCallback = Callable[[Preview], None]
 
 
 @dataclass
@@ -81,18 +80,9 @@ def lerp(a: Tensor, b: Tensor, w: float) -> Tensor:
     return (1 - w) * a + w * b
 
 
-def _check_number(name: str, value: Any, lo: float, hi: float, *, integer: bool = False, lo_open: bool = False) -> None:
-    kind = "an int" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be {kind}, got {type(value).__name__} {value!r}")
-    if integer and not float(value).is_integer():
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    bad = value <= lo if lo_open else value < lo
-    if bad or value > hi:
-        lo_s = f"({lo:g}" if lo_open else f"[{lo:g}"
-        raise ValueError(f"{name} must be in {lo_s}, {hi:g}], got {value}")
+def generators_for(seeds: Sequence[int]) -> list[torch.Generator]:
+    """The single place where seeds become randomness: one CPU generator per image."""
+    return [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
 
 
 class LatentDiffusionPipeline:
@@ -124,6 +114,8 @@ class LatentDiffusionPipeline:
         self.default_guidance_scale = float(default_guidance_scale)
         self.name = name
         self.extra_config = dict(extra_config or {})
+        self.batcher: Runner | None = None  # set by the app: jobs then run merged with other requests' jobs
+        self.preview_decoder: torch.nn.Module | None = None  # a cheap latent -> image decoder for live previews
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -210,55 +202,23 @@ class LatentDiffusionPipeline:
     def sampler_names(self) -> list[str]:
         return list(SAMPLERS)
 
-    # ------------------------------------------------------------------ validation
-    def _labels(self, class_labels: Any, num_images: int | None = None) -> list[int]:
-        """Normalise class labels to a list of ints (-1 = unconditional)."""
-        if class_labels is None:
-            n = 1 if num_images is None else num_images
-            _check_number("num_images", n, 1, MAX_BATCH, integer=True)
-            return [-1] * int(n)
-        if isinstance(class_labels, (int, np.integer)) and not isinstance(class_labels, bool):
-            class_labels = [class_labels]
-        if isinstance(class_labels, (str, bytes)) or not isinstance(class_labels, (Sequence, np.ndarray, Tensor)):
-            raise TypeError(f"class_labels must be a list of ints (or None), got {type(class_labels).__name__}")
-        labels = []
-        k = len(self.class_names)
-        for c in list(class_labels):
-            if c is None:
-                labels.append(-1)
-                continue
-            if isinstance(c, Tensor):
-                c = c.item()
-            if isinstance(c, bool) or not isinstance(c, (int, np.integer)):
-                raise TypeError(f"class labels must be ints in 0..{k - 1} or None/-1, got {c!r}")
-            if not -1 <= int(c) < k:
-                raise ValueError(
-                    f"class label must be in 0..{k - 1} ({self.name}) or -1/None for unconditional, got {c}"
-                )
-            labels.append(int(c))
-        if not 1 <= len(labels) <= MAX_BATCH:
-            raise ValueError(f"need 1..{MAX_BATCH} class labels, got {len(labels)}")
-        if num_images is not None and num_images != len(labels):
-            raise ValueError(f"num_images ({num_images}) must match the number of class labels ({len(labels)})")
-        return labels
+    @property
+    def prediction_type(self) -> str:
+        return self.unet.config.prediction_type
 
-    def _check_common(self, num_inference_steps: Any, guidance_scale: Any, sampler: str, eta: Any, seed: Any,
-                      output_type: str, timestep_spacing: str) -> None:  # fmt: skip
-        _check_number("num_inference_steps", num_inference_steps, 1, self.num_train_timesteps, integer=True)
-        _check_number("guidance_scale", guidance_scale, *GUIDANCE_RANGE)
-        _check_number("eta", eta, 0.0, 1.0)
-        _check_number("seed", seed, 0, MAX_SEED, integer=True)
-        if sampler not in SAMPLERS:
-            raise ValueError(f"sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
-        if output_type not in OUTPUT_TYPES:
-            raise ValueError(f"output_type must be one of {list(OUTPUT_TYPES)}, got {output_type!r}")
-        if timestep_spacing not in TIMESTEP_SPACINGS:
-            raise ValueError(f"timestep_spacing must be one of {list(TIMESTEP_SPACINGS)}, got {timestep_spacing!r}")
+    # ------------------------------------------------------------------ checks
+    def check_args(self, num_inference_steps: Any = 50, guidance_scale: Any = None, sampler: Any = "ddim",
+                   eta: Any = 0.0, output_type: Any = "np", timestep_spacing: Any = "trailing") -> SamplingArgs:  # fmt: skip
+        """The sampler settings of a call, checked; ``guidance_scale=None`` takes the model's default."""
+        return SamplingArgs.check(self.num_train_timesteps, self.default_guidance_scale, num_inference_steps,
+                                  guidance_scale, sampler, eta, output_type, timestep_spacing)  # fmt: skip
+
+    def _labels(self, class_labels: Any, num_images: int | None = None) -> list[int]:
+        return check_labels(class_labels, self.class_names, self.name, num_images)
 
     def _image(self, image: Any, name: str = "image") -> np.ndarray:
         """Any accepted image -> float32 [H, W, C] in [0, 1] at the model's size and channels."""
-        arr = imx.to_float_array(image, name)
-        return self._fit(arr, name)
+        return self._fit(imx.to_float_array(image, name), name)
 
     def _fit(self, arr: np.ndarray, name: str = "image") -> np.ndarray:
         """float32 [H, W, C] in [0, 1] (from ``to_float_array``) -> the model's channels and size."""
@@ -286,19 +246,22 @@ class LatentDiffusionPipeline:
     # ------------------------------------------------------------------ building blocks
     @staticmethod
     def make_generators(seed: int, n: int) -> list[torch.Generator]:
-        """The single place where a seed becomes randomness: image i gets a CPU generator seeded seed + i."""
-        return [torch.Generator("cpu").manual_seed(int(seed) + i) for i in range(n)]
+        """Image i gets a CPU generator seeded seed + i."""
+        return generators_for([int(seed) + i for i in range(n)])
 
     def initial_noise(self, seeds: Sequence[int]) -> Tensor:
         """x_T ~ N(0, I) [N, c, h, w], one fresh generator per seed (the same draw ``__call__`` makes first)."""
-        gens = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
-        return randn((len(gens), *self.latent_shape), gens)
+        return randn((len(seeds), *self.latent_shape), generators_for(seeds))
 
     def class_embeddings(self, labels: Sequence[int]) -> Tensor:
         return self.unet.embed_class(torch.tensor(list(labels), dtype=torch.long, device=self.device))
 
     def null_embeddings(self, n: int) -> Tensor:
         return self.class_embeddings([-1] * n)
+
+    def model_output(self, x: Tensor, t: Tensor, class_emb: Tensor) -> Tensor:
+        """The UNet's raw prediction (ε̂ or v̂, see ``prediction_type``) for x_t [B, c, h, w] at t [B]."""
+        return self.unet(x, t, class_emb=class_emb)
 
     @torch.inference_mode()
     def encode(self, images: Tensor) -> Tensor:
@@ -310,42 +273,47 @@ class LatentDiffusionPipeline:
         """Scaled latents [B, c, h, w] -> float32 images [B, H, W, C] in [0, 1]."""
         return imx.to_numpy_images(self.vae.decode(latents.to(self.device) / self.scaling_factor))
 
-    def _denoiser(self, cond_emb: Tensor, guidance_scale: float) -> Callable[[Tensor, Tensor], Tensor]:
-        def model(x: Tensor, t: Tensor, emb: Tensor) -> Tensor:
-            return self.unet(x, t, class_emb=emb)
-
-        return guided_denoiser(
-            model, self.schedule, cond_emb, self.null_embeddings(len(cond_emb)), guidance_scale,
-            self.unet.config.prediction_type,
-        )  # fmt: skip
-
     @torch.inference_mode()
+    def preview_images(self, latents: Tensor) -> np.ndarray:
+        """Scaled latents -> cheap float32 images [B, H, W, C] in [0, 1]: the preview decoder if the model has one,
+        else the VAE decoder. Only for live previews; results always come from ``decode``."""
+        if self.preview_decoder is None:
+            return self.decode(latents)
+        return imx.to_numpy_images(self.preview_decoder(latents.to(self.device)))
+
+    def _denoiser(self, cond_emb: Tensor, guidance_scale: float) -> Callable[[Tensor, Tensor], Tensor]:
+        return guided_denoiser(self.model_output, self.schedule, cond_emb, self.null_embeddings(len(cond_emb)),
+                               guidance_scale, self.prediction_type)  # fmt: skip
+
+    def run_job(self, job: SamplingJob) -> Tensor:
+        """The shared sampling routine of every task: through the batcher when the app set one, else alone."""
+        if self.batcher is not None:
+            return self.batcher(job)
+        return run_job(self, job)
+
     def _sample(
         self,
+        args: SamplingArgs,
         x: Tensor,
-        timesteps: Tensor,
-        cond_emb: Tensor,
-        guidance_scale: float,
-        sampler: str,
-        eta: float,
+        labels: Sequence[int] | Tensor,
         generators: list[torch.Generator],
-        callback: Callable[[StepInfo], None] | None,
-        return_intermediates: bool,
-        step_hook: Callable[[int, int, Tensor], Tensor] | None = None,
+        timesteps: Tensor,
+        *,
+        callback: Callable[[StepInfo], None] | None = None,
+        on_preview: PreviewCallback | None = None,
+        return_intermediates: bool = False,
+        **job_fields: Any,
     ) -> tuple[Tensor, list[dict[str, Any]]]:
-        intermediates: list[dict[str, Any]] = []
-
-        def on_step(info: StepInfo) -> None:
-            if return_intermediates:
-                intermediates.append({"i": info.i, "t": info.t, "x_t": info.x_t.clone(), "x0": info.x0.clone()})
-            if callback is not None:
-                callback(info)
-
-        z = get_sampler(sampler)(
-            self._denoiser(cond_emb, guidance_scale), x.to(self.device), self.schedule, timesteps,
-            eta=eta, generators=generators, callback=on_step, step_hook=step_hook,
+        """Build this call's ``SamplingJob`` (labels may be embeddings [n, d]) and run it."""
+        n = len(x)
+        emb = labels if isinstance(labels, Tensor) else self.class_embeddings(labels)
+        job = SamplingJob(
+            x=x.to(self.device), timesteps=timesteps, class_emb=emb, guidance=torch.full((n,), args.guidance_scale),
+            eta=torch.full((n,), args.eta), generators=generators, sampler=job_fields.pop("sampler", args.sampler),
+            callback=callback, on_preview=on_preview, preview_every=preview_every(len(timesteps)) if on_preview else 0,
+            return_intermediates=return_intermediates, **job_fields,
         )  # fmt: skip
-        return z, intermediates
+        return self.run_job(job), job.intermediates
 
     def _output(self, z: Tensor, output_type: str) -> np.ndarray | list[Image.Image] | Tensor:
         if output_type == "latent":
@@ -370,36 +338,34 @@ class LatentDiffusionPipeline:
         variation_strength: float = 0.0,
         timestep_spacing: str = "trailing",
         callback: Callable[[StepInfo], None] | None = None,
+        on_preview: PreviewCallback | None = None,
         return_intermediates: bool = False,
     ) -> PipelineOutput:
         """Generate images of the given classes from noise.
 
         ``latents`` [N, c, h, w] replaces the initial noise (e.g. from ``invert``). ``variation_seed`` and
         ``variation_strength`` (in [0, 1]) slerp each image's noise towards the noise of ``variation_seed + i``,
-        as the "variation seed" of Automatic1111.
+        as the "variation seed" of Automatic1111. ``on_preview`` receives cheaply decoded x̂_0 about 12 times a run.
         """
-        guidance_scale = self.default_guidance_scale if guidance_scale is None else guidance_scale
-        self._check_common(num_inference_steps, guidance_scale, sampler, eta, seed, output_type, timestep_spacing)
+        args = self.check_args(num_inference_steps, guidance_scale, sampler, eta, output_type, timestep_spacing)
         labels = self._labels(class_labels, num_images)
-        n = len(labels)
-        _check_number("variation_strength", variation_strength, 0.0, 1.0)
-        gens = self.make_generators(seed, n)
-        x = randn((n, *self.latent_shape), gens)  # x_T, drawn first from each image's generator
+        seeds = check_seeds(seed, len(labels))
+        check_number("variation_strength", variation_strength, 0.0, 1.0)
+        gens = generators_for(seeds)
+        x = randn((len(labels), *self.latent_shape), gens)  # x_T, drawn first from each image's generator
         if latents is not None:
-            if tuple(latents.shape) != (n, *self.latent_shape):
-                raise ValueError(f"latents must have shape {(n, *self.latent_shape)}, got {tuple(latents.shape)}")
+            if tuple(latents.shape) != tuple(x.shape):
+                raise ValueError(f"latents must have shape {tuple(x.shape)}, got {tuple(latents.shape)}")
             x = latents.detach().float().cpu()
         if variation_seed is not None and variation_strength > 0:
-            _check_number("variation_seed", variation_seed, 0, MAX_SEED, integer=True)
-            x = slerp(x, self.initial_noise([variation_seed + i for i in range(n)]), float(variation_strength))
-        timesteps = make_timesteps(self.num_train_timesteps, num_inference_steps, timestep_spacing)
-        z, inter = self._sample(
-            x, timesteps, self.class_embeddings(labels), guidance_scale, sampler, eta, gens, callback,
-            return_intermediates,
-        )  # fmt: skip
+            var_seeds = check_seeds(variation_seed, len(labels), "variation_seed")
+            x = slerp(x, self.initial_noise(var_seeds), float(variation_strength))
+        timesteps = args.timesteps()
+        z, inter = self._sample(args, x, labels, gens, timesteps, callback=callback, on_preview=on_preview,
+                                return_intermediates=return_intermediates)  # fmt: skip
         return PipelineOutput(
-            self._output(z, output_type), z, labels, [seed + i for i in range(n)], timesteps.tolist(),
-            len(timesteps), inter,
+            images=self._output(z, args.output_type), latents=z, class_labels=labels, seeds=seeds,
+            timesteps=timesteps.tolist(), num_inference_steps_run=len(timesteps), intermediates=inter,
         )  # fmt: skip
 
     def img2img(
@@ -418,6 +384,7 @@ class LatentDiffusionPipeline:
         source_class_labels: Sequence[int | None] | int | None = None,
         timestep_spacing: str = "trailing",
         callback: Callable[[StepInfo], None] | None = None,
+        on_preview: PreviewCallback | None = None,
         return_intermediates: bool = False,
     ) -> PipelineOutput:
         """Edit an image: noise its latent to a level set by ``strength`` and denoise it towards ``class_labels``.
@@ -428,37 +395,33 @@ class LatentDiffusionPipeline:
         under ``source_class_labels`` (unconditional by default) up to that level, then samples with the target class,
         so the edit keeps more of the layout.
         """
-        guidance_scale = self.default_guidance_scale if guidance_scale is None else guidance_scale
-        self._check_common(num_inference_steps, guidance_scale, sampler, eta, seed, output_type, timestep_spacing)
-        _check_number("strength", strength, 0.0, 1.0, lo_open=True)
-        if method not in EDIT_METHODS:
-            raise ValueError(f"method must be one of {list(EDIT_METHODS)}, got {method!r}")
+        args = self.check_args(num_inference_steps, guidance_scale, sampler, eta, output_type, timestep_spacing)
+        check_number("strength", strength, 0.0, 1.0, lo_open=True)
+        check_choice("method", method, EDIT_METHODS)
         labels = self._labels(class_labels)
-        n = len(labels)
-        n_run = int(num_inference_steps * strength)
+        seeds = check_seeds(seed, len(labels))
+        n_run = int(args.num_inference_steps * strength)
         if n_run < 1:
             raise ValueError(
                 f"strength {strength} x {num_inference_steps} steps runs no step: int(steps * strength) must be >= 1"
             )
-        img = imx.to_model_tensor(self._image(image)).expand(n, -1, -1, -1)
-        z0 = self.encode(img)
-        gens = self.make_generators(seed, n)
-        timesteps = make_timesteps(self.num_train_timesteps, num_inference_steps, timestep_spacing)
-        timesteps = timesteps[num_inference_steps - n_run :]
+        z0 = self.encode(imx.to_model_tensor(self._image(image)).expand(len(labels), -1, -1, -1))
+        gens = generators_for(seeds)
+        timesteps = args.timesteps()[args.num_inference_steps - n_run :]
         noise = randn(tuple(z0.shape), gens)
-        extras: dict[str, Any] = {"source_latents": z0}
         if method == "sdedit":
             x = noise if strength == 1.0 else self.schedule.q_sample(z0, int(timesteps[0]), noise)
         else:
-            src = self._labels(source_class_labels, n) if source_class_labels is not None else [-1] * n
-            x = self._invert(z0, timesteps, src)
-        z, inter = self._sample(
-            x, timesteps, self.class_embeddings(labels), guidance_scale, sampler, eta, gens, callback,
-            return_intermediates,
-        )  # fmt: skip
+            n = len(labels)
+            x = self._invert(
+                z0, timesteps, [-1] * n if source_class_labels is None else self._labels(source_class_labels, n)
+            )
+        z, inter = self._sample(args, x, labels, gens, timesteps, callback=callback, on_preview=on_preview,
+                                return_intermediates=return_intermediates)  # fmt: skip
         return PipelineOutput(
-            self._output(z, output_type), z, labels, [seed + i for i in range(n)], timesteps.tolist(), n_run,
-            inter, extras,
+            images=self._output(z, args.output_type), latents=z, class_labels=labels, seeds=seeds,
+            timesteps=timesteps.tolist(), num_inference_steps_run=n_run, intermediates=inter,
+            extras={"source_latents": z0},
         )  # fmt: skip
 
     @torch.inference_mode()
@@ -474,11 +437,10 @@ class LatentDiffusionPipeline:
         timestep_spacing: str = "trailing",
     ) -> Tensor:
         """DDIM inversion x_0 -> x_T of an image (guidance 1). Pass the result as ``latents=`` to regenerate it."""
-        self._check_common(num_inference_steps, 1.0, "ddim", 0.0, 0, "np", timestep_spacing)
+        args = self.check_args(num_inference_steps, 1.0, timestep_spacing=timestep_spacing)
         labels = self._labels(class_labels)
         img = imx.to_model_tensor(self._image(image)).expand(len(labels), -1, -1, -1)
-        timesteps = make_timesteps(self.num_train_timesteps, num_inference_steps, timestep_spacing)
-        return self._invert(self.encode(img), timesteps, labels)
+        return self._invert(self.encode(img), args.timesteps(), labels)
 
     def latent_mask(self, mask: np.ndarray) -> Tensor:
         """Pixel mask [H, W] (1 = repaint) -> latent mask [1, 1, h, w]: a latent cell is repainted if any pixel is."""
@@ -503,6 +465,7 @@ class LatentDiffusionPipeline:
         jump_n_sample: int = 10,
         timestep_spacing: str = "trailing",
         callback: Callable[[StepInfo], None] | None = None,
+        on_preview: PreviewCallback | None = None,
         return_intermediates: bool = False,
     ) -> PipelineOutput:
         """Repaint the masked part (mask 1 = repaint, 0 = keep) of an image.
@@ -513,52 +476,43 @@ class LatentDiffusionPipeline:
         pixels are pasted back through the mask blurred by ``mask_blur`` pixels, so pixels farther than that from the
         mask are returned unchanged.
         """
-        guidance_scale = self.default_guidance_scale if guidance_scale is None else guidance_scale
-        self._check_common(num_inference_steps, guidance_scale, sampler, eta, seed, output_type, timestep_spacing)
-        if method not in INPAINT_METHODS:
-            raise ValueError(f"method must be one of {list(INPAINT_METHODS)}, got {method!r}")
-        _check_number("mask_blur", mask_blur, 0, 16, integer=True)
-        _check_number("jump_length", jump_length, 1, self.num_train_timesteps, integer=True)
-        _check_number("jump_n_sample", jump_n_sample, 1, 20, integer=True)
+        args = self.check_args(num_inference_steps, guidance_scale, sampler, eta, output_type, timestep_spacing)
+        check_choice("method", method, INPAINT_METHODS)
+        check_number("mask_blur", mask_blur, 0, 16, integer=True)
+        check_number("jump_length", jump_length, 1, self.num_train_timesteps, integer=True)
+        check_number("jump_n_sample", jump_n_sample, 1, 20, integer=True)
         labels = self._labels(class_labels)
-        n = len(labels)
+        seeds = check_seeds(seed, len(labels))
         raw = imx.to_float_array(image, "image")
         img = self._fit(raw)  # [H, W, C] in [0, 1], model size (converted once, above)
         m = self._mask(mask, raw.shape[:2])  # [H, W] in {0, 1}
         if m.sum() == 0:
             raise ValueError("mask is empty: paint the region to repaint (mask 1 = repaint, 0 = keep)")
-        z0 = self.encode(imx.to_model_tensor(img).expand(n, -1, -1, -1))
+        z0 = self.encode(imx.to_model_tensor(img).expand(len(labels), -1, -1, -1))
         m_lat = self.latent_mask(m).to(self.device)  # [1, 1, h, w]
-        gens = self.make_generators(seed, n)
-        timesteps = make_timesteps(self.num_train_timesteps, num_inference_steps, timestep_spacing)
+        gens = generators_for(seeds)
         noise = randn(tuple(z0.shape), gens)
-        emb = self.class_embeddings(labels)
-        if method == "blend":
 
-            def keep_known(i: int, t_prev: int, x: Tensor) -> Tensor:
-                known = self.schedule.q_sample(z0, t_prev, noise) if t_prev >= 0 else z0
-                return m_lat * x + (1.0 - m_lat) * known
+        def keep_known(i: int, t_prev: int, x: Tensor) -> Tensor:
+            known = self.schedule.q_sample(z0, t_prev, noise) if t_prev >= 0 else z0
+            return m_lat * x + (1.0 - m_lat) * known
 
-            z, inter = self._sample(
-                noise, timesteps, emb, guidance_scale, sampler, eta, gens, callback, return_intermediates, keep_known
-            )
-        else:
-            inter = []
-            with torch.inference_mode():
-                z = sample_repaint(
-                    self._denoiser(emb, guidance_scale), noise, self.schedule, timesteps, known=z0, mask=m_lat,
-                    jump_length=jump_length, jump_n_sample=jump_n_sample, generators=gens, callback=callback,
-                )  # fmt: skip
-        generated = torch.from_numpy(self.decode(z))  # [N, H, W, C]
+        job_fields: dict[str, Any] = {"step_hook": keep_known}
+        if method == "repaint":
+            job_fields = {"sampler": REPAINT, "sampler_options": (("jump_length", int(jump_length)),
+                          ("jump_n_sample", int(jump_n_sample))),
+                          "sampler_rows": {"known": z0, "mask": m_lat.expand(len(labels), -1, -1, -1)}}  # fmt: skip
+        z, inter = self._sample(args, noise, labels, gens, args.timesteps(), callback=callback, on_preview=on_preview,
+                                return_intermediates=return_intermediates, **job_fields)  # fmt: skip
         blurred = imx.blur_mask(torch.from_numpy(m)[None, None], mask_blur)[0, 0, :, :, None]  # [H, W, 1]
-        original = torch.from_numpy(img)[None]
-        out = (blurred * generated + (1.0 - blurred) * original).numpy().astype(np.float32)
-        out = np.where(blurred.numpy() == 0.0, img[None], out)  # kept pixels exactly as given
-        extras = {"latent_mask": m_lat.cpu(), "mask": m, "blurred_mask": blurred[..., 0].numpy()}
-        images: Any = imx.to_pil(out) if output_type == "pil" else (z if output_type == "latent" else out)
+        out = (blurred * torch.from_numpy(self.decode(z)) + (1.0 - blurred) * torch.from_numpy(img)[None]).numpy()
+        out = np.where(blurred.numpy() == 0.0, img[None], out.astype(np.float32))  # kept pixels exactly as given
+        images: Any = imx.to_pil(out) if args.output_type == "pil" else (z if args.output_type == "latent" else out)
         return PipelineOutput(
-            images, z, labels, [seed + i for i in range(n)], timesteps.tolist(), len(timesteps), inter, extras
-        )
+            images=images, latents=z, class_labels=labels, seeds=seeds, timesteps=args.timesteps().tolist(),
+            num_inference_steps_run=args.num_inference_steps, intermediates=inter,
+            extras={"latent_mask": m_lat.cpu(), "mask": m, "blurred_mask": blurred[..., 0].numpy()},
+        )  # fmt: skip
 
     def interpolate(
         self,
@@ -576,6 +530,7 @@ class LatentDiffusionPipeline:
         class_labels_b: Sequence[int | None] | int | None = None,
         timestep_spacing: str = "trailing",
         callback: Callable[[StepInfo], None] | None = None,
+        on_preview: PreviewCallback | None = None,
     ) -> PipelineOutput:
         """Images along a path between the noise of ``seed_a`` and of ``seed_b``, one per weight in [0, 1].
 
@@ -584,34 +539,33 @@ class LatentDiffusionPipeline:
         ``pipe(seed=seed_a)`` and weight 1 that of ``pipe(seed=seed_b)`` (same class and settings); stochastic samplers
         continue with seed_a's generator below weight 0.5 and seed_b's from 0.5 on.
         """
-        guidance_scale = self.default_guidance_scale if guidance_scale is None else guidance_scale
-        self._check_common(num_inference_steps, guidance_scale, sampler, eta, seed_a, output_type, timestep_spacing)
-        _check_number("seed_b", seed_b, 0, MAX_SEED, integer=True)
-        if method not in INTERPOLATION_METHODS:
-            raise ValueError(f"method must be one of {list(INTERPOLATION_METHODS)}, got {method!r}")
+        args = self.check_args(num_inference_steps, guidance_scale, sampler, eta, output_type, timestep_spacing)
+        (seed_a,), (seed_b,) = check_seeds(seed_a, 1), check_seeds(seed_b, 1, "seed_b")
+        check_choice("method", method, INTERPOLATION_METHODS)
         ws = [float(w) for w in (weights if isinstance(weights, Sequence) else [weights])]
         if not 1 <= len(ws) <= MAX_BATCH:
             raise ValueError(f"need 1..{MAX_BATCH} weights, got {len(ws)}")
         for w in ws:
-            _check_number("interpolation weight", w, 0.0, 1.0)
+            check_number("interpolation weight", w, 0.0, 1.0)
         label_a = self._labels(class_labels)
         label_b = self._labels(class_labels_b) if class_labels_b is not None else label_a
         if len(label_a) != 1 or len(label_b) != 1:
             raise ValueError("interpolate takes one class label (and optionally one class_labels_b)")
         mix = slerp if method == "slerp" else lerp
-        gens = [torch.Generator("cpu").manual_seed(int(seed_a if w < 0.5 else seed_b)) for w in ws]
+        seeds = [seed_a if w < 0.5 else seed_b for w in ws]
+        gens = generators_for(seeds)
         noise_a, noise_b = self.initial_noise([seed_a]), self.initial_noise([seed_b])
         for g in gens:  # advance past the x_T draw, as in __call__
             randn((1, *self.latent_shape), [g])
         x = torch.cat([mix(noise_a, noise_b, w) for w in ws])
         emb_a, emb_b = self.class_embeddings(label_a), self.class_embeddings(label_b)
         emb = torch.cat([lerp(emb_a, emb_b, w) for w in ws])
-        timesteps = make_timesteps(self.num_train_timesteps, num_inference_steps, timestep_spacing)
-        z, _ = self._sample(x, timesteps, emb, guidance_scale, sampler, eta, gens, callback, False)
+        timesteps = args.timesteps()
+        z, _ = self._sample(args, x, emb, gens, timesteps, callback=callback, on_preview=on_preview)
         return PipelineOutput(
-            self._output(z, output_type), z, [label_a[0] if w < 0.5 else label_b[0] for w in ws],
-            [seed_a if w < 0.5 else seed_b for w in ws], timesteps.tolist(), len(timesteps), [],
-            {"weights": ws},
+            images=self._output(z, args.output_type), latents=z,
+            class_labels=[label_a[0] if w < 0.5 else label_b[0] for w in ws], seeds=seeds,
+            timesteps=timesteps.tolist(), num_inference_steps_run=len(timesteps), extras={"weights": ws},
         )  # fmt: skip
 
     def add_noise(self, image: Any, timesteps: Sequence[int], seed: int = 0) -> dict[str, Any]:
@@ -619,12 +573,11 @@ class LatentDiffusionPipeline:
 
         Returns ``{"timesteps", "latents" [K, c, h, w], "images" [K, H, W, C], "alpha_bar" [K]}``; one ε for all t.
         """
-        _check_number("seed", seed, 0, MAX_SEED, integer=True)
         ts = [int(t) for t in timesteps]
         for t in ts:
-            _check_number("timestep", t, 0, self.num_train_timesteps - 1, integer=True)
+            check_number("timestep", t, 0, self.num_train_timesteps - 1, integer=True)
         z0 = self.encode(imx.to_model_tensor(self._image(image)))
-        eps = randn(tuple(z0.shape), self.make_generators(seed, 1))
+        eps = randn(tuple(z0.shape), generators_for(check_seeds(seed, 1)))
         zt = torch.cat([self.schedule.q_sample(z0, t, eps) for t in ts])
         return {
             "timesteps": ts,

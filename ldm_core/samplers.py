@@ -105,14 +105,31 @@ def ddim_step(
     t: int,
     t_prev: int,
     *,
-    eta: float = 0.0,
+    eta: float | Tensor = 0.0,
     generators: list[torch.Generator] | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """One DDIM update x_t -> x_{t_prev} (Song et al. 2021, eq. 12). Returns (x_{t_prev}, x̂_0)."""
+    """One DDIM update x_t -> x_{t_prev} (Song et al. 2021, eq. 12). Returns (x_{t_prev}, x̂_0).
+
+    ``eta`` is one number, or one per image ([B] tensor, for a batch that merges requests): only the images with
+    eta > 0 draw noise, so each image's generator advances exactly as it would alone.
+    """
     a_t, a_prev = _alpha_bar(schedule, t), _alpha_bar(schedule, t_prev)  # ᾱ_t, ᾱ_{t-1}
     x0 = schedule.predict_x0(x, t, eps)  # "predicted x_0"
     # σ_t(η) = η sqrt((1 - ᾱ_{t-1}) / (1 - ᾱ_t)) sqrt(1 - ᾱ_t / ᾱ_{t-1})   (eq. 16)
-    sigma = eta * math.sqrt((1.0 - a_prev) / (1.0 - a_t) * (1.0 - a_t / a_prev))
+    ratio = math.sqrt((1.0 - a_prev) / (1.0 - a_t) * (1.0 - a_t / a_prev))
+    if isinstance(eta, Tensor):
+        sigma = (eta.to(x.dtype) * ratio).reshape(-1, *([1] * (x.ndim - 1)))  # [B, 1, 1, 1]
+        direction = torch.sqrt((1.0 - a_prev - sigma**2).clamp_min(0.0)) * eps  # "direction pointing to x_t"
+        x_prev = math.sqrt(a_prev) * x0 + direction
+        rows = (eta > 0).nonzero()[:, 0].tolist()
+        if rows:
+            if generators is None:
+                raise ValueError("DDIM with eta > 0 draws noise: pass one generator per image")
+            noise = torch.zeros_like(x)
+            noise[rows] = randn((len(rows), *x.shape[1:]), [generators[r] for r in rows], x.dtype).to(x.device)
+            x_prev = x_prev + sigma * noise
+        return x_prev, x0
+    sigma = eta * ratio
     direction = math.sqrt(max(1.0 - a_prev - sigma**2, 0.0)) * eps  # "direction pointing to x_t"
     x_prev = math.sqrt(a_prev) * x0 + direction
     if eta > 0:
@@ -128,7 +145,7 @@ def sample_ddim(
     schedule: NoiseSchedule,
     timesteps: Tensor,
     *,
-    eta: float = 0.0,
+    eta: float | Tensor = 0.0,
     generators: list[torch.Generator] | None = None,
     callback: Callback | None = None,
     step_hook: StepHook | None = None,
@@ -329,30 +346,48 @@ def repaint_moves(num_steps: int, jump_length: int, jump_n_sample: int) -> list[
     return levels
 
 
+def guided_output(
+    model: Callable[[Tensor, Tensor, Tensor], Tensor],
+    schedule: NoiseSchedule,
+    x: Tensor,
+    t: Tensor,
+    cond_emb: Tensor,
+    null_emb: Tensor,
+    guidance_scale: float | Tensor,
+    prediction_type: str = "epsilon",
+) -> Tensor:
+    """Classifier-free guidance (Ho & Salimans 2022): ε̂ = ε̂(∅) + s (ε̂(c) - ε̂(∅)), for x [B, ...] at t [B].
+
+    ``guidance_scale`` is one number or one per image ([B] tensor). The conditional and unconditional passes run
+    as one batched forward; where every scale is 1 only the conditional pass runs (the plain conditional model).
+    """
+    if isinstance(guidance_scale, Tensor) and bool((guidance_scale == guidance_scale[0]).all()):
+        guidance_scale = float(guidance_scale[0])  # one scale: the same arithmetic as a request alone
+    if isinstance(guidance_scale, float | int) and guidance_scale == 1.0:
+        out = model(x, t, cond_emb)
+    else:
+        both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([null_emb, cond_emb]))
+        out_uncond, out_cond = both.chunk(2)
+        if isinstance(guidance_scale, Tensor):
+            guidance_scale = guidance_scale.to(x.dtype).reshape(-1, *([1] * (x.ndim - 1)))  # [B, 1, 1, 1]
+        out = out_uncond + guidance_scale * (out_cond - out_uncond)
+    if prediction_type == "v_prediction":
+        return schedule.eps_from_v(x, t, out)
+    return out
+
+
 def guided_denoiser(
     model: Callable[[Tensor, Tensor, Tensor], Tensor],
     schedule: NoiseSchedule,
     cond_emb: Tensor,
     null_emb: Tensor,
-    guidance_scale: float,
+    guidance_scale: float | Tensor,
     prediction_type: str = "epsilon",
 ) -> Denoiser:
-    """Classifier-free guidance (Ho & Salimans 2022): ε̂ = ε̂(∅) + s (ε̂(c) - ε̂(∅)).
-
-    ``model(x, t, class_emb)`` returns ε̂ or v̂ (``prediction_type``); the conditional and unconditional passes run
-    as one batched forward. At s = 1 only the conditional pass runs, so the result is the plain conditional model.
-    """
+    """``guided_output`` with the embeddings and scale bound: a ``denoiser(x_t, t) -> ε̂`` for the samplers."""
 
     def denoise(x: Tensor, t: Tensor) -> Tensor:
-        if guidance_scale == 1.0:
-            out = model(x, t, cond_emb)
-        else:
-            both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([null_emb, cond_emb]))
-            out_uncond, out_cond = both.chunk(2)
-            out = out_uncond + guidance_scale * (out_cond - out_uncond)
-        if prediction_type == "v_prediction":
-            return schedule.eps_from_v(x, t, out)
-        return out
+        return guided_output(model, schedule, x, t, cond_emb, null_emb, guidance_scale, prediction_type)
 
     return denoise
 

@@ -19,7 +19,8 @@ from demo import interpolate as interpolate_tab
 from demo import learn as learn_tab
 from demo.common import PARAMETERS_KEY, parse_parameters, resolve_seed
 from demo.edit import steps_to_run
-from demo.streaming import Preview, preview_every, stream
+from demo.streaming import Step, stream
+from ldm_core.sampling import preview_every
 
 
 def pixels(im: Image.Image) -> np.ndarray:
@@ -131,17 +132,27 @@ def test_preview_every_keeps_at_most_twelve_previews():
     assert [preview_every(n) for n in (1, 12, 13, 25, 1000)] == [1, 1, 2, 3, 84]
 
 
-def test_stopping_a_run_ends_its_sampling_thread(app):  # noqa: F811
+def test_stopping_a_run_ends_its_sampling(app):  # noqa: F811
     pipe = app.registry.get(DIGITS)
     steps = pipe.num_train_timesteps
-    it = stream(pipe, lambda cb: pipe([0], num_inference_steps=steps, callback=cb), steps, every=1)
+    seen: list[int] = []
+
+    def run(callback, on_preview):
+        def counted(info):
+            seen.append(info.i)
+            callback(info)
+
+        return pipe([0], num_inference_steps=steps, callback=counted, on_preview=on_preview)
+
+    it = stream(run)
     first = next(it)
-    assert isinstance(first, Preview) and first.step == 1 and first.images.shape == (1, 28, 28, 1)
+    assert isinstance(first, Step) and first.done == 1
     it.close()  # what the Stop button's cancel does to the handler
     deadline = time.time() + 30
-    while any(t.name == "ldm-sampling" for t in threading.enumerate()) and time.time() < deadline:
+    while any(t.name == "ldm-request" for t in threading.enumerate()) and time.time() < deadline:
         time.sleep(0.05)
-    assert not any(t.name == "ldm-sampling" for t in threading.enumerate())
+    assert not any(t.name == "ldm-request" for t in threading.enumerate())
+    assert len(seen) < steps // 2  # the batcher dropped the request: its 1000 steps did not all run
 
 
 # ---------------------------------------------------------------------- interpolate and variations

@@ -1,0 +1,150 @@
+"""A micro-batcher: concurrent requests that share a model, sampler and timesteps run as one batched loop.
+
+A class pressing Generate at once sends dozens of small requests. At batch 1-4 the UNet on a CPU is bound by the
+per-call cost of its operators, not by arithmetic, so running the requests together does several times more work per
+second. ``Batcher.submit`` is called from each request's thread and blocks until that request's rows are done; one
+worker thread collects the requests that arrive within ``window_s``, groups them by (model, ``SamplingJob.group_key``)
+and runs each group, up to ``max_rows`` images, through ``sampling.run_jobs``. Each request keeps its own seeds,
+classes, guidance, eta, callback, previews and stop (see ``sampling``). Past ``max_queued_rows`` waiting images a new
+request is refused at once with ``ServerBusy``, whose message says when to try again.
+
+Testable without Gradio: it knows nothing of the app.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from torch import Tensor
+
+from .sampling import SamplingJob, SamplingModel, run_jobs
+
+log = logging.getLogger(__name__)
+
+
+class ServerBusy(RuntimeError):
+    """Too many images are waiting; ``retry_after_s`` estimates when there is room again."""
+
+    def __init__(self, queued_rows: int, limit: int, retry_after_s: float):
+        self.retry_after_s = retry_after_s
+        super().__init__(
+            f"The server is busy: {queued_rows} images are waiting (at most {limit}). "
+            f"Please try again in about {max(1, round(retry_after_s))} s."
+        )
+
+
+@dataclass
+class _Request:
+    model: SamplingModel
+    job: SamplingJob
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Tensor | BaseException | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (id(self.model), self.job.group_key)
+
+
+@dataclass
+class BatchRecord:
+    """What one batched run held, for tests and benchmarks."""
+
+    requests: int
+    images: int
+    seconds: float
+
+
+class Batcher:
+    """Merges concurrent ``SamplingJob``s into batched runs on one worker thread.
+
+    window_s: how long the worker waits after the first request of a batch for others to join.
+    max_rows: the most images in one batched run (bounds memory); a larger single request runs alone.
+    max_queued_rows: the most images waiting; past it ``submit`` raises ``ServerBusy``.
+    """
+
+    def __init__(self, window_s: float = 0.03, max_rows: int = 128, max_queued_rows: int = 2048):
+        if window_s < 0 or max_rows < 1 or max_queued_rows < 1:
+            raise ValueError(
+                f"need window_s >= 0, max_rows >= 1, max_queued_rows >= 1, got {window_s}, {max_rows}, "
+                f"{max_queued_rows}"
+            )
+        self.window_s = window_s
+        self.max_rows = max_rows
+        self.max_queued_rows = max_queued_rows
+        self.history: deque[BatchRecord] = deque(maxlen=256)
+        self._pending: list[_Request] = []
+        self._cond = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._seconds_per_image = 0.05  # running estimate, for the retry-after message
+        self._running_rows = 0
+
+    # ------------------------------------------------------------------ the caller's side
+    def submit(self, model: SamplingModel, job: SamplingJob) -> Tensor:
+        """Run ``job`` (possibly together with others) and return its final latents; re-raise what dropped it."""
+        request = _Request(model, job)
+        with self._cond:
+            queued = sum(r.job.num_images for r in self._pending) + self._running_rows
+            if queued + job.num_images > self.max_queued_rows and queued > 0:
+                raise ServerBusy(queued, self.max_queued_rows, queued * self._seconds_per_image)
+            self._pending.append(request)
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._loop, name="ldm-batcher", daemon=True)
+                self._worker.start()
+            self._cond.notify_all()
+        request.done.wait()
+        if isinstance(request.result, BaseException):
+            raise request.result
+        assert request.result is not None
+        return request.result
+
+    def runner(self, model: SamplingModel) -> Callable[[SamplingJob], Tensor]:
+        """``job -> latents`` through this batcher, for ``LatentDiffusionPipeline.batcher``-style wiring."""
+        return lambda job: self.submit(model, job)
+
+    # ------------------------------------------------------------------ the worker
+    def _take_group(self) -> list[_Request]:
+        """The oldest request's group, oldest first, up to ``max_rows`` images (at least that one request)."""
+        key = self._pending[0].key
+        group, rows = [], 0
+        for r in self._pending:
+            if r.key == key and (not group or rows + r.job.num_images <= self.max_rows):
+                group.append(r)
+                rows += r.job.num_images
+        taken = set(map(id, group))
+        self._pending = [r for r in self._pending if id(r) not in taken]
+        self._running_rows = rows
+        return group
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                if not self._cond.wait_for(lambda: self._pending, timeout=30.0):
+                    self._worker = None  # idle: the next submit starts a fresh worker
+                    return
+            if self.window_s:
+                time.sleep(self.window_s)  # let the rest of a burst arrive
+            with self._cond:
+                group = self._take_group()
+            self._run(group)
+
+    def _run(self, group: Sequence[_Request]) -> None:
+        start = time.perf_counter()
+        try:
+            results = run_jobs(group[0].model, [r.job for r in group])
+        except BaseException as e:
+            log.exception("a batched sampling run failed")
+            results = [e] * len(group)
+        seconds = time.perf_counter() - start
+        images = sum(r.job.num_images for r in group)
+        self.history.append(BatchRecord(len(group), images, seconds))
+        with self._cond:
+            self._seconds_per_image = 0.7 * self._seconds_per_image + 0.3 * seconds / max(images, 1)
+            self._running_rows = 0
+        for r, result in zip(group, results, strict=True):
+            r.result = result
+            r.done.set()

@@ -1,0 +1,202 @@
+"""The micro-batcher and the shared sampling routine: merged requests give each the images it gets alone."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from ldm_core import Batcher, LatentDiffusionPipeline, Preview, ServerBusy
+from ldm_core.sampling import SamplingJob, run_jobs
+
+STEPS = 6
+
+
+class Stopped(Exception):
+    pass
+
+
+def batched_pipe(pipe: LatentDiffusionPipeline, batcher: Batcher) -> tuple[LatentDiffusionPipeline, list[int]]:
+    """A shallow copy of ``pipe`` whose jobs go through ``batcher``; returns it and the row count of every UNet call."""
+    p = copy.copy(pipe)
+    rows: list[int] = []
+    unet_output = pipe.model_output
+
+    def counted(x: torch.Tensor, t: torch.Tensor, class_emb: torch.Tensor) -> torch.Tensor:
+        rows.append(len(x))
+        return unet_output(x, t, class_emb)
+
+    p.model_output = counted  # type: ignore[method-assign]
+    p.batcher = batcher.runner(p)
+    return p, rows
+
+
+def run_together(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Start every call in its own thread at once (as a class pressing Generate); results or exceptions, in order."""
+    results: list[Any] = [None] * len(calls)
+    start = threading.Barrier(len(calls))
+
+    def work(k: int) -> None:
+        start.wait()
+        try:
+            results[k] = calls[k]()
+        except Exception as e:
+            results[k] = e
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(calls))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    return results
+
+
+REQUESTS: list[dict[str, Any]] = [
+    {"class_labels": [0, 1], "seed": 3, "guidance_scale": 2.0},
+    {"class_labels": [2], "seed": 100, "guidance_scale": 1.0},
+    {"class_labels": [None, 1, 2], "seed": 7, "guidance_scale": 5.0, "eta": 0.5},
+    {"class_labels": [1], "seed": 11, "guidance_scale": 0.0, "eta": 1.0},
+]
+
+
+@pytest.mark.parametrize("sampler", ["ddim", "ddpm", "dpmpp_2m"])
+def test_merged_requests_get_the_images_they_get_alone(tiny_pipe: LatentDiffusionPipeline, sampler: str) -> None:
+    batcher = Batcher(window_s=0.2)
+    pipe, rows = batched_pipe(tiny_pipe, batcher)
+    alone = [tiny_pipe(num_inference_steps=STEPS, sampler=sampler, **r) for r in REQUESTS]
+    merged = run_together([lambda r=r: pipe(num_inference_steps=STEPS, sampler=sampler, **r) for r in REQUESTS])
+    assert [(b.requests, b.images) for b in batcher.history] == [(4, 7)]  # one batched run of all 7 images
+    assert max(rows) == 14  # 7 images, each with its unconditional twin, in one UNet call
+    for a, m in zip(alone, merged, strict=True):
+        assert m.seeds == a.seeds and m.class_labels == a.class_labels
+        torch.testing.assert_close(m.latents, a.latents, atol=1e-3, rtol=1e-3)
+        assert np.abs(m.images - a.images).max() < 1 / 255  # DESIGN.md: within one 8-bit level
+
+
+def test_other_settings_form_their_own_group(tiny_pipe: LatentDiffusionPipeline) -> None:
+    batcher = Batcher(window_s=0.2)
+    pipe, _ = batched_pipe(tiny_pipe, batcher)
+    calls = [
+        lambda: pipe([0], num_inference_steps=STEPS, seed=1),
+        lambda: pipe([1], num_inference_steps=STEPS + 1, seed=2),  # other timesteps
+        lambda: pipe([2], num_inference_steps=STEPS, seed=3, sampler="euler"),  # other sampler
+        lambda: pipe([1], num_inference_steps=STEPS, seed=4),
+    ]
+    outs = run_together(calls)
+    assert sorted((b.requests, b.images) for b in batcher.history) == [(1, 1), (1, 1), (2, 2)]
+    torch.testing.assert_close(
+        outs[3].latents, tiny_pipe([1], num_inference_steps=STEPS, seed=4).latents, atol=1e-3, rtol=1e-3
+    )
+
+
+def test_max_rows_splits_a_burst(tiny_pipe: LatentDiffusionPipeline) -> None:
+    batcher = Batcher(window_s=0.2, max_rows=4)
+    pipe, rows = batched_pipe(tiny_pipe, batcher)
+    outs = run_together([lambda s=s: pipe([0, 1], num_inference_steps=3, seed=s) for s in range(5)])
+    assert sum(b.images for b in batcher.history) == 10
+    assert max(b.images for b in batcher.history) <= 4 and max(rows) <= 8
+    for s, out in enumerate(outs):
+        torch.testing.assert_close(
+            out.latents, tiny_pipe([0, 1], num_inference_steps=3, seed=s).latents, atol=1e-3, rtol=1e-3
+        )
+
+
+def test_a_stopped_request_leaves_the_batch_alone(tiny_pipe: LatentDiffusionPipeline) -> None:
+    batcher = Batcher(window_s=0.2)
+    pipe, rows = batched_pipe(tiny_pipe, batcher)
+
+    def stop_at_step_2(info: Any) -> None:
+        if info.i == 2:
+            raise Stopped("pressed Stop")
+
+    outs = run_together([
+        lambda: pipe([0, 1, 2], num_inference_steps=STEPS, seed=0, guidance_scale=2.0, callback=stop_at_step_2),
+        lambda: pipe([1], num_inference_steps=STEPS, seed=9, guidance_scale=2.0),
+    ])  # fmt: skip
+    assert isinstance(outs[0], Stopped)
+    # steps 0-2 ran 4 images (x2 for guidance); once the 3 stopped rows left, the UNet saw only the other request
+    assert rows == [8, 8, 8] + [2] * (STEPS - 3)
+    alone = tiny_pipe([1], num_inference_steps=STEPS, seed=9, guidance_scale=2.0)
+    torch.testing.assert_close(outs[1].latents, alone.latents, atol=1e-3, rtol=1e-3)
+
+
+def test_when_every_request_stops_the_run_ends(tiny_pipe: LatentDiffusionPipeline) -> None:
+    batcher = Batcher(window_s=0.0)
+    pipe, rows = batched_pipe(tiny_pipe, batcher)
+
+    def stop(info: Any) -> None:
+        raise Stopped("gone")
+
+    with pytest.raises(Stopped):
+        pipe([0], num_inference_steps=STEPS, seed=0, callback=stop)
+    assert len(rows) == 1  # the sampler did not go on for nobody
+
+
+def test_each_request_gets_its_own_previews(tiny_pipe: LatentDiffusionPipeline) -> None:
+    batcher = Batcher(window_s=0.2)
+    pipe, _ = batched_pipe(tiny_pipe, batcher)
+    got: dict[int, list[Preview]] = {0: [], 1: []}
+    inter: dict[int, list] = {}
+
+    def call(k: int, labels: list[int]) -> Any:
+        out = pipe(labels, num_inference_steps=24, seed=10 * k, on_preview=got[k].append, return_intermediates=True)
+        inter[k] = out.intermediates
+        return out
+
+    run_together([lambda: call(0, [0, 1]), lambda: call(1, [2])])
+    assert [b.requests for b in batcher.history] == [2]
+    for k, n in ((0, 2), (1, 1)):
+        assert [p.step for p in got[k]] == [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22]  # every 2 steps, not the last
+        assert all(p.total == 24 and p.images.shape == (n, 28, 28, 1) for p in got[k])
+        expected = tiny_pipe.preview_images(inter[k][3]["x0"])  # after step 4: this request's own x̂_0
+        np.testing.assert_allclose(got[k][1].images, expected, atol=1e-5)
+
+
+def test_inpaint_img2img_and_interpolate_through_the_batcher(tiny_pipe: LatentDiffusionPipeline) -> None:
+    batcher = Batcher(window_s=0.2)
+    pipe, _ = batched_pipe(tiny_pipe, batcher)
+    rng = np.random.default_rng(0)
+    img = (rng.random((28, 28)) * 255).astype(np.uint8)
+    mask = np.zeros((28, 28), np.uint8)
+    mask[8:20, 8:20] = 1
+    calls = {
+        "inpaint": lambda p: p.inpaint(img, mask, [1], num_inference_steps=STEPS, seed=2),
+        "repaint": lambda p: p.inpaint(
+            img, mask, [1], num_inference_steps=4, seed=2, method="repaint", jump_length=2, jump_n_sample=2
+        ),
+        "img2img": lambda p: p.img2img(img, 0.5, [2], num_inference_steps=STEPS, seed=5, eta=0.3),
+        "interpolate": lambda p: p.interpolate(0, 1, [0.0, 0.3, 1.0], [0], num_inference_steps=STEPS),
+    }
+    merged = dict(zip(calls, run_together([lambda f=f: f(pipe) for f in calls.values()]), strict=True))
+    for name, f in calls.items():
+        alone = f(tiny_pipe)
+        torch.testing.assert_close(merged[name].latents, alone.latents, atol=1e-3, rtol=1e-3)
+        assert np.abs(merged[name].images - alone.images).max() < 1 / 255, name
+
+
+def test_busy_when_too_many_images_wait(tiny_pipe: LatentDiffusionPipeline) -> None:
+    batcher = Batcher(window_s=0.5, max_queued_rows=4)
+    pipe, _ = batched_pipe(tiny_pipe, batcher)
+    outs = run_together([lambda s=s: pipe([0, 1, 2], num_inference_steps=2, seed=s) for s in range(3)])
+    busy = [o for o in outs if isinstance(o, ServerBusy)]
+    assert len(busy) == 2 and sum(not isinstance(o, Exception) for o in outs) == 1
+    assert "The server is busy: 3 images are waiting (at most 4). Please try again in about" in str(busy[0])
+    assert busy[0].retry_after_s > 0
+
+
+def test_run_jobs_refuses_mixed_groups(tiny_pipe: LatentDiffusionPipeline) -> None:
+    def job(steps: int) -> SamplingJob:
+        return SamplingJob(x=torch.zeros(1, 4, 7, 7), timesteps=torch.arange(steps).flip(0), class_emb=tiny_pipe.
+                           class_embeddings([0]), guidance=torch.ones(1), eta=torch.zeros(1),
+                           generators=tiny_pipe.make_generators(0, 1))  # fmt: skip
+
+    with pytest.raises(ValueError, match="one sampler, timesteps and latent shape, got 2 kinds"):
+        run_jobs(tiny_pipe, [job(3), job(4)])
+    with pytest.raises(ValueError, match="needs 2 generators, got 1"):
+        SamplingJob(x=torch.zeros(2, 4, 7, 7), timesteps=torch.arange(3), class_emb=torch.zeros(2, 8),
+                    guidance=torch.ones(2), eta=torch.zeros(2), generators=tiny_pipe.make_generators(0, 1))  # fmt: skip
