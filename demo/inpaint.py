@@ -66,7 +66,7 @@ def inpaint(
     if method_id == "repaint":
         extra |= {"Jump length": jumps["jump_length"], "Jump count": jumps["jump_n_sample"]}
     text = parameters_text(model, class_name, settings, extra)
-    latent_mask = out.extras["latent_mask"].numpy()[0].transpose(1, 2, 0)  # [h, w, 1] in {0, 1}
+    latent_mask = out.extras["latent_mask"][..., None]  # [h, w, 1] in {0, 1}
     return (
         to_images(out.images, text)[0],
         to_images(mask_overlay(model_view(pipe, picture), latent_mask)[None])[0],

@@ -511,7 +511,7 @@ class LatentDiffusionPipeline:
         return PipelineOutput(
             images=images, latents=z, class_labels=labels, seeds=seeds, timesteps=args.timesteps().tolist(),
             num_inference_steps_run=args.num_inference_steps, intermediates=inter,
-            extras={"latent_mask": m_lat.cpu(), "mask": m, "blurred_mask": blurred[..., 0].numpy()},
+            extras={"latent_mask": m_lat[0, 0].cpu().numpy(), "mask": m, "blurred_mask": blurred[..., 0].numpy()},
         )  # fmt: skip
 
     def interpolate(
