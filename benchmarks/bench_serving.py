@@ -1,0 +1,190 @@
+"""A class at once: launch app.py, let N students press the same button within the same second, and print what
+they got (errors, latency, wall time), the same requests one at a time in the same run, and the server's memory.
+
+Each student is one gradio_client.Client in its own thread; a barrier releases them together. The arguments are the
+app's own default widget values (read from its API info, see app_workload.py). Everything is bounded: each request
+by --timeout, the whole run by --max-minutes (phases that would start later are skipped), and the server is stopped
+at the end. Not part of the test run.
+
+    python benchmarks/bench_serving.py                                  # 10, 30, 50 students at Generate
+    python benchmarks/bench_serving.py --students 5 --endpoint mixed    # generate/interpolate/edit/inpaint
+    python benchmarks/bench_serving.py --students 30 --no-sequential --vary-seeds
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # gradio_client asks the hub otherwise
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from app_server import ROOT, MemorySampler, launch, peak_rss_mb, tree_rss_mb
+from app_workload import MIXED, Workload
+from gradio_client import Client
+
+
+@dataclass
+class Outcome:
+    latencies: list[float] = field(default_factory=list)  # seconds, served requests only
+    errors: Counter = field(default_factory=Counter)  # "QueueError: Queue is full! Please try again." -> count
+    wall_s: float = 0.0  # first request sent -> last answer (or error)
+
+    @property
+    def served(self) -> int:
+        return len(self.latencies)
+
+
+def short_error(e: BaseException) -> str:
+    return f"{type(e).__name__}: {str(e).splitlines()[0][:90] if str(e) else ''}"
+
+
+def call(client: Client, endpoint: str, kwargs: dict[str, Any], timeout_s: float) -> float:
+    """One request to the end of its stream; its latency in seconds. Raises what the client raised."""
+    t0 = time.perf_counter()
+    job = client.submit(**kwargs, api_name=f"/{endpoint}")
+    try:
+        job.result(timeout=timeout_s)
+    except TimeoutError:
+        job.cancel()
+        raise
+    return time.perf_counter() - t0
+
+
+def burst(clients: list[Client], plan: list[tuple[str, dict]], timeout_s: float) -> Outcome:
+    """Every student fires at the same moment (a barrier), each with its own client, in its own thread."""
+    out = Outcome()
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(clients) + 1)
+    finished: list[float] = []
+
+    def student(client: Client, endpoint: str, kwargs: dict) -> None:
+        barrier.wait()
+        try:
+            latency = call(client, endpoint, kwargs, timeout_s)
+            with lock:
+                out.latencies.append(latency)
+        except Exception as e:  # every failure is a result of the benchmark, counted by message
+            with lock:
+                out.errors[short_error(e)] += 1
+        with lock:
+            finished.append(time.perf_counter())
+
+    threads = [threading.Thread(target=student, args=(c, *p), daemon=True) for c, p in zip(clients, plan)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join(timeout=max(0.0, t0 + timeout_s + 30 - time.perf_counter()))
+    stuck = sum(t.is_alive() for t in threads)
+    if stuck:
+        out.errors[f"no answer within {timeout_s + 30:.0f} s"] += stuck
+    out.wall_s = (max(finished) if finished else time.perf_counter()) - t0
+    return out
+
+
+def one_at_a_time(client: Client, plan: list[tuple[str, dict]], timeout_s: float) -> Outcome:
+    out = Outcome()
+    t0 = time.perf_counter()
+    for endpoint, kwargs in plan:
+        try:
+            out.latencies.append(call(client, endpoint, kwargs, timeout_s))
+        except Exception as e:
+            out.errors[short_error(e)] += 1
+    out.wall_s = time.perf_counter() - t0
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if q < 100 else max(values)
+
+
+def row(label: str, n: int, o: Outcome, peak_mb: float) -> str:
+    lat = o.latencies
+    return (f"| {label} | {n} | {o.served} | {sum(o.errors.values())} | {pct(lat, 50):.2f} | {pct(lat, 95):.2f} | "
+            f"{max(lat, default=float('nan')):.2f} | {o.wall_s:.1f} | {o.served / o.wall_s if o.wall_s else 0:.2f} | "
+            f"{peak_mb:.0f} |")  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--students", type=int, nargs="+", default=[10, 30, 50], help="class sizes, one burst each")
+    ap.add_argument("--endpoint", default="generate", help=f"an endpoint of the app, or 'mixed' ({', '.join(MIXED)})")
+    ap.add_argument("--vary-seeds", action="store_true", help="student i uses seed default + i (default: all alike)")
+    ap.add_argument("--no-sequential", action="store_true", help="skip the same requests one at a time")
+    ap.add_argument("--timeout", type=float, default=300.0, help="seconds one request may take")
+    ap.add_argument("--max-minutes", type=float, default=30.0, help="skip the phases that would start after this")
+    ap.add_argument("--run-dir", default=str(ROOT / "runs" / "bench_serving"), help="server log and cache folder")
+    args = ap.parse_args()
+
+    server = launch(args.run_dir)
+    deadline = time.perf_counter() + args.max_minutes * 60
+    sampler = MemorySampler(server.pid)
+    try:
+        print(f"app.py ready in {server.ready_s:.1f} s at {server.url} (pid {server.pid}, "
+              f"{tree_rss_mb(server.pid):.0f} MB RSS idle); torch threads: "
+              f"{os.environ.get('LDM_NUM_THREADS', 'all cores')}, {os.cpu_count()} CPUs")  # fmt: skip
+        probe = Client(server.url, verbose=False)
+        work = Workload(probe, Path(args.run_dir) / "uploads", vary_seeds=args.vary_seeds)
+        first = work.plan(args.endpoint, 1)
+        print(f"endpoint {args.endpoint}; first request's arguments (app defaults): {first[0][1]}")
+        warm = one_at_a_time(probe, first, args.timeout)  # first call: lazy imports, allocator warm-up
+        print(f"warm-up request: {warm.wall_s:.2f} s, errors: {dict(warm.errors) or 'none'}\n")
+        sampler.take_peak()
+        lines = ["| phase | students | served | errors | p50 s | p95 s | max s | wall s | served/s | peak RSS MB |",
+                 "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        notes: list[str] = []
+        peaks: list[float] = []
+        for n in args.students:
+            if time.perf_counter() > deadline:
+                notes.append(f"{n} students: skipped, past --max-minutes {args.max_minutes}")
+                continue
+            plan = work.plan(args.endpoint, n)
+            clients = [Client(server.url, verbose=False) for _ in range(n)]
+            sampler.take_peak()
+            b = burst(clients, plan, args.timeout)
+            peaks.append(sampler.take_peak())
+            lines.append(row("burst", n, b, peaks[-1]))
+            for c in clients:
+                c.close()
+            for msg, k in b.errors.most_common():
+                notes.append(f"{n} students, burst: {k} x {msg}")
+            if args.no_sequential or time.perf_counter() > deadline:
+                continue
+            s = one_at_a_time(probe, plan, args.timeout)
+            peaks.append(sampler.take_peak())
+            lines.append(row("one at a time", n, s, peaks[-1]))
+            for msg, k in s.errors.most_common():
+                notes.append(f"{n} students, one at a time: {k} x {msg}")
+            if b.served and s.served and b.wall_s and s.wall_s:
+                ratio = (b.served / b.wall_s) / (s.served / s.wall_s)
+                notes.append(f"{n} students: burst throughput / one-at-a-time throughput = {ratio:.2f}x "
+                             f"({b.served} served in {b.wall_s:.1f} s vs {s.served} in {s.wall_s:.1f} s)")  # fmt: skip
+        print("\n".join(lines))
+        print()
+        for note in notes:
+            print("-", note)
+        print(f"- server peak memory: VmHWM of app.py {peak_rss_mb(server.pid):.0f} MB; sampled RSS of app.py and its "
+              f"children, highest of the run: {max(peaks, default=0):.0f} MB (per phase in the table)")  # fmt: skip
+        probe.close()
+    finally:
+        sampler.stop()
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
