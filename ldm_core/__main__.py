@@ -100,6 +100,9 @@ def add_common_train_args(p: argparse.ArgumentParser) -> None:
                         "or torchvision:mnist / torchvision:fashion-mnist")  # fmt: skip
     g.add_argument("--npz-key", default=None, help="image key of the npz, e.g. train_images_32 (default train_images)")
     g.add_argument("--data-root", default="runs/data", help="download folder for torchvision data (default runs/data)")
+    g.add_argument("--flip-classes", default="",
+                   help="augment: add left-right mirrors of the images of these classes, separated by ';' "
+                        "(only classes whose pictures stay valid mirrored; e.g. not flags or letters)")  # fmt: skip
     g.add_argument("--out", required=True, help="run folder: logs, sample grids, resumable state")
     g.add_argument("--seed", type=int, default=d.seed, help="makes the run repeatable (default 0)")
     g.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto)")
@@ -272,6 +275,8 @@ def run_train(args: argparse.Namespace) -> Path:
     info = ddp.setup(args.device)
     try:
         data = load_dataset(args.data, "train", args.npz_key, args.data_root)
+        if args.flip_classes:
+            data = data.with_flips([c.strip() for c in args.flip_classes.split(";") if c.strip()])
         out = Path(args.out)
         if args.stage == "vae":
             return run_train_vae(args, data, info, out)

@@ -14,6 +14,7 @@ A data source is named by one string (what ``--data`` takes on the command line)
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,20 @@ class Dataset:
     def subset(self, n: int) -> Dataset:
         """The first ``n`` images (all of them if n >= N)."""
         return Dataset(self.images[:n], self.labels[:n], self.class_names)
+
+    def with_flips(self, classes: Sequence[str]) -> Dataset:
+        """This data set plus a left-right mirror of every image of the named classes (appended after the originals).
+
+        For small data sets whose pictures stay valid when mirrored (a mirrored cat is a cat; a mirrored flag, arrow or
+        letter is not: name only the classes where mirroring keeps the meaning). Colours are never changed.
+        """
+        unknown = [c for c in classes if c not in self.class_names]
+        if unknown:
+            raise ValueError(f"flip classes {unknown} are not classes of this data set; classes: {self.class_names}")
+        ids = torch.tensor([self.class_names.index(c) for c in classes], dtype=torch.long)
+        pick = torch.isin(self.labels, ids)
+        flipped = self.images[pick].flip(-1)  # mirror along W
+        return Dataset(torch.cat([self.images, flipped]), torch.cat([self.labels, self.labels[pick]]), self.class_names)
 
 
 def uint8_to_tensor(images: np.ndarray) -> Tensor:

@@ -96,3 +96,17 @@ def test_batches_cover_each_epoch_once_and_split_over_ranks() -> None:
     assert not set(r0.tolist()) & set(r1.tolist())
     with pytest.raises(ValueError, match="fewer than one global batch"):
         batch_indices(5, 4, 0, seed=0, world_size=2)
+
+
+def test_flips_mirror_only_the_named_classes() -> None:
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(6, 3, 4, 4, generator=g) * 2 - 1
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    data = Dataset(images, labels, ["cat", "flag", "face"]).with_flips(["cat", "face"])
+    assert len(data) == 10  # 6 originals + mirrors of the 2 cats and the 2 faces
+    assert torch.equal(data.images[:6], images)  # originals first, unchanged
+    assert data.labels[6:].tolist() == [0, 2, 0, 2]
+    assert torch.equal(data.images[6], images[0][..., torch.arange(3, -1, -1)])  # left-right mirror, colours kept
+    assert torch.equal(data.images[7], images[2].flip(-1))
+    with pytest.raises(ValueError, match="not classes of this data set"):
+        Dataset(images, labels, ["cat", "flag", "face"]).with_flips(["dog"])
