@@ -6,6 +6,8 @@ import os
 
 import gradio as gr
 
+from ldm_core import LatentDiffusionPipeline
+
 from . import edit, generate, inpaint, interpolate, learn
 from .registry import ModelRegistry
 from .widgets import ModelBindings
@@ -51,6 +53,18 @@ def _message_page(model_dirs: list[str | os.PathLike], errors: list[str]) -> Non
     )
 
 
+def model_note(pipe: LatentDiffusionPipeline) -> str:
+    """One line on the picked model (what it makes, its latent), and the credit its training images ask for."""
+    c, h, w = pipe.latent_shape
+    colour = "RGB" if pipe.image_channels == 3 else "grayscale"
+    size = pipe.image_size
+    note = (f"**{pipe.extra_config.get('display_name') or pipe.name}**: {size}x{size} {colour} images "
+            f"({pipe.image_channels * size * size:,} numbers) <-> a {c}x{h}x{w} latent ({c * h * w:,} numbers), "
+            f"{len(pipe.class_names)} classes.")  # fmt: skip
+    attribution = pipe.extra_config.get("attribution")
+    return f"{note}\n\n{attribution}" if attribution else note
+
+
 def _workbench(registry: ModelRegistry) -> None:
     bindings = ModelBindings()
     with gr.Row(equal_height=True):
@@ -60,6 +74,8 @@ def _workbench(registry: ModelRegistry) -> None:
         )
         model = gr.Dropdown(registry.names, value=registry.default, label="Model", elem_id="model", scale=0,
                             min_width=220)  # fmt: skip
+    bindings.add(gr.Markdown(model_note(registry.get(registry.default)), elem_id="model-note"),
+                 lambda p: {"value": model_note(p)})  # fmt: skip
     with gr.Tabs():
         with gr.Tab("Generate", id="generate"):
             generate.build(registry, model, bindings)

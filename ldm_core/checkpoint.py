@@ -61,6 +61,23 @@ def save_model_folder(folder: str | os.PathLike, config: dict[str, Any], weights
     return folder
 
 
+def add_weights(folder: str | os.PathLike, name: str, state: dict[str, Tensor], config_entry: dict[str, Any]) -> Path:
+    """Add (or replace) ``<name>.safetensors`` in an existing model folder, its hash and ``config[name]``; the other
+    files stay as they are (their hashes are checked first, so a damaged folder is not blessed anew)."""
+    folder = Path(folder)
+    config, _ = load_model_folder(folder)
+    path = folder / f"{name}.safetensors"
+    tmp = path.with_suffix(".safetensors.tmp")
+    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(tmp))
+    os.replace(tmp, path)
+    config["files"][path.name] = sha256_file(path)
+    config[name] = config_entry
+    tmp = folder / (CONFIG_NAME + ".tmp")
+    tmp.write_text(json.dumps(config, indent=2) + "\n")
+    os.replace(tmp, folder / CONFIG_NAME)
+    return path
+
+
 def read_config(folder: str | os.PathLike) -> dict[str, Any]:
     folder = Path(folder)
     if not folder.is_dir():

@@ -27,6 +27,9 @@ from torch import Tensor
 from . import images as imx
 from .arguments import MAX_BATCH, MAX_SEED, SamplingArgs, check_choice, check_labels, check_number, check_seeds
 from .checkpoint import CheckpointError, load_model_folder, load_state, save_model_folder
+from .previews import PREVIEW_FILE, LinearPreviewDecoder
+from .previews import config_dict as preview_config_dict
+from .previews import from_config_dict as preview_config
 from .samplers import SAMPLERS, StepInfo, ddim_invert, guided_denoiser, randn
 from .sampling import REPAINT, Preview, SamplingJob, preview_every, run_job
 from .schedule import NoiseSchedule, make_schedule
@@ -115,7 +118,7 @@ class LatentDiffusionPipeline:
         self.name = name
         self.extra_config = dict(extra_config or {})
         self.batcher: Runner | None = None  # set by the app: jobs then run merged with other requests' jobs
-        self.preview_decoder: torch.nn.Module | None = None  # a cheap latent -> image decoder for live previews
+        self.preview_decoder: LinearPreviewDecoder | None = None  # a cheap latent -> image decoder for live previews
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -135,8 +138,15 @@ class LatentDiffusionPipeline:
             raise CheckpointError(f"{Path(folder) / 'config.json'} has an unusable model config: {e}") from e
         load_state(vae, weights["vae"], "vae")
         load_state(unet, weights["unet"], "unet")
+        preview = None
+        if PREVIEW_FILE in weights:  # the cheap decoder for live previews (previews.py), when the folder has one
+            try:
+                preview = LinearPreviewDecoder(preview_config(config[PREVIEW_FILE]))
+            except (TypeError, KeyError) as e:
+                raise CheckpointError(f"{Path(folder) / 'config.json'} has an unusable preview config: {e}") from e
+            load_state(preview, weights[PREVIEW_FILE], PREVIEW_FILE)
         known = {"vae", "unet", "schedule", "image_size", "scaling_factor", "class_names", "default_guidance_scale",
-                 "name", "files", "format", "format_version"}  # fmt: skip
+                 "name", "files", "format", "format_version", PREVIEW_FILE}  # fmt: skip
         pipe = cls(
             vae,
             unet,
@@ -147,6 +157,7 @@ class LatentDiffusionPipeline:
             name=config.get("name", Path(folder).name),
             extra_config={k: v for k, v in config.items() if k not in known},
         )
+        pipe.preview_decoder = preview.eval() if preview is not None else None
         return pipe.to(device)
 
     def config_dict(self) -> dict[str, Any]:
@@ -160,6 +171,11 @@ class LatentDiffusionPipeline:
             "class_names": self.class_names,
             "default_guidance_scale": self.default_guidance_scale,
             **self.extra_config,
+            **(
+                {PREVIEW_FILE: preview_config_dict(self.preview_decoder.config)}
+                if self.preview_decoder is not None
+                else {}
+            ),
         }
 
     def save_pretrained(self, folder: str | os.PathLike, dtype: torch.dtype | None = None) -> Path:
@@ -170,11 +186,15 @@ class LatentDiffusionPipeline:
             return {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v for k, v in state.items()}
 
         weights = {"vae": cast(self.vae.state_dict()), "unet": cast(self.unet.state_dict())}
+        if self.preview_decoder is not None:
+            weights[PREVIEW_FILE] = cast(self.preview_decoder.state_dict())
         return save_model_folder(folder, self.config_dict(), weights)
 
     def to(self, device: str | torch.device) -> LatentDiffusionPipeline:
         self.vae.to(device)
         self.unet.to(device)
+        if self.preview_decoder is not None:
+            self.preview_decoder.to(device)
         return self
 
     @property

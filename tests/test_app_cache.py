@@ -25,7 +25,9 @@ def test_the_app_deletes_its_cached_files_on_a_schedule(app):  # noqa: F811
 
 
 def test_cached_files_older_than_the_age_are_deleted_and_the_app_goes_on(app_model_dirs, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(layout, "DELETE_CACHE", (1, 1))  # every second, files older than a second
+    # every second, files older than 6 s: long enough that a request on a busy machine is over (and its files are
+    # still there to be seen) before the cleaner takes them
+    monkeypatch.setattr(layout, "DELETE_CACHE", (1, 6))
     blocks = layout.build_demo(app_model_dirs)
     blocks.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", server_port=None)
     try:
@@ -34,7 +36,7 @@ def test_cached_files_older_than_the_age_are_deleted_and_the_app_goes_on(app_mod
         client.predict(*GEN, api_name="/generate")
         made = served_files(blocks) - before
         assert made and all(Path(f).is_file() for f in made)  # the preview/grid/gallery PNGs of that request
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         while any(Path(f).exists() for f in made) and time.monotonic() < deadline:
             time.sleep(0.25)
         assert not [f for f in made if Path(f).exists()]
