@@ -23,7 +23,7 @@ from .common import (
 )
 from .registry import ModelRegistry
 from .streaming import run_with_progress
-from .widgets import CANVAS, ModelBindings, class_picker, image_editor, sampler_controls, seed_box
+from .widgets import BRUSH_COLOURS, CANVAS, ModelBindings, class_picker, image_editor, sampler_controls, seed_box
 
 METHODS = {"SDEdit (fresh noise)": "sdedit", "DDIM inversion, then regenerate": "inversion"}
 
@@ -74,7 +74,8 @@ def edit(
 def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) -> None:
     pipe = registry.get(registry.default)
     gr.Markdown(
-        "Upload or draw an image (white on black suits the digit and clothing models), or pick an example. "
+        "Upload or draw an image (white on black suits the digit and clothing models, colour on white the emoji "
+        "model; recolour a picture by painting over it), or pick an example. "
         "**Strength** says how far into the noise the image goes before the model denoises it towards the "
         "target class: low keeps the picture, 1.0 starts from pure noise. **SDEdit** adds fresh noise; "
         "**DDIM inversion** runs the sampler backwards to find the noise that makes this image, which keeps "
@@ -83,8 +84,8 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
     with gr.Row():
         with gr.Column(scale=2):
             image = image_editor(
-                "edit-image", "Image (upload, or draw with the white brush)",
-                gr.Brush(colors=["#ffffff", "#000000", "#808080"], default_size=18, color_mode="fixed"),
+                "edit-image", "Image (upload, or draw: white on black for digits and clothes, colours for emoji)",
+                gr.Brush(colors=BRUSH_COLOURS, default_size=18, color_mode="defaults"),
                 value=Image.new("RGB", CANVAS, "black"),  # a black sheet to draw on in white, as MNIST digits are
             )  # fmt: skip
         with gr.Column(scale=2):

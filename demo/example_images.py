@@ -1,4 +1,5 @@
-"""Draws the example images of the Edit and Inpaint tabs (white shapes on black, like MNIST and Fashion-MNIST).
+"""Draws the example images of the Edit and Inpaint tabs: white shapes on black (like MNIST and Fashion-MNIST) and
+colour shapes on white (like the emoji model's pictures).
 
     python -m demo.example_images        # writes demo/examples/*.png
 
@@ -53,21 +54,48 @@ def _sneaker(d: ImageDraw.ImageDraw) -> None:
     d.rectangle((8, 84, 104, 92), fill=255)
 
 
-EXAMPLES: dict[str, Draw] = {
+def _smiley(d: ImageDraw.ImageDraw) -> None:
+    d.ellipse((10, 10, 102, 102), fill=(253, 203, 68), outline=(210, 150, 30), width=3)
+    d.ellipse((36, 36, 48, 54), fill=(90, 60, 30))
+    d.ellipse((64, 36, 76, 54), fill=(90, 60, 30))
+    d.arc((30, 44, 82, 86), start=20, end=160, fill=(90, 60, 30), width=6)
+
+
+def _apple(d: ImageDraw.ImageDraw) -> None:
+    d.ellipse((18, 30, 94, 104), fill=(214, 40, 40))
+    d.line((56, 34, 60, 14), fill=(110, 70, 30), width=5)
+    d.ellipse((60, 12, 84, 28), fill=(67, 160, 71))
+
+
+def _heart(d: ImageDraw.ImageDraw) -> None:
+    d.ellipse((14, 22, 60, 66), fill=(229, 57, 53))
+    d.ellipse((52, 22, 98, 66), fill=(229, 57, 53))
+    d.polygon([(17, 54), (95, 54), (56, 98)], fill=(229, 57, 53))
+
+
+def _flag(d: ImageDraw.ImageDraw) -> None:
+    for k, colour in enumerate([(0, 85, 164), (255, 255, 255), (239, 65, 53)]):  # three vertical stripes
+        d.rectangle((8 + 32 * k, 24, 8 + 32 * (k + 1), 88), fill=colour)
+    d.rectangle((8, 24, 104, 88), outline=(120, 120, 120), width=2)
+
+
+GRAY: dict[str, Draw] = {
     "digit-0": _zero, "digit-1": _one, "digit-3": _three, "digit-7": _seven,
     "tshirt": _tshirt, "trousers": _trousers, "bag": _bag, "sneaker": _sneaker,
 }  # fmt: skip
+COLOUR: dict[str, Draw] = {"smiley": _smiley, "apple": _apple, "heart": _heart, "flag": _flag}
+EXAMPLES: dict[str, Draw] = {**GRAY, **COLOUR}
 
 
 def draw(name: str) -> Image.Image:
-    """One example as a grayscale SIZE x SIZE image."""
-    im = Image.new("L", (SIZE, SIZE), 0)
+    """One example as a SIZE x SIZE image: grayscale white on black, or RGB colour on white."""
+    im = Image.new("RGB", (SIZE, SIZE), "white") if name in COLOUR else Image.new("L", (SIZE, SIZE), 0)
     EXAMPLES[name](ImageDraw.Draw(im))
-    return im.filter(ImageFilter.GaussianBlur(1.5))
+    return im.filter(ImageFilter.GaussianBlur(1.5 if name in GRAY else 1.0))
 
 
 def example_paths() -> list[str]:
-    """The example PNGs that exist, in the order they are drawn (digits, then clothes)."""
+    """The example PNGs that exist, in the order they are drawn (digits, clothes, then the colour ones)."""
     return [str(p) for p in (EXAMPLES_DIR / f"{name}.png" for name in EXAMPLES) if p.is_file()]
 
 

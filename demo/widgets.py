@@ -16,6 +16,8 @@ from .example_images import example_paths
 from .registry import ModelRegistry
 
 CANVAS = (280, 280)  # drawing canvas in pixels (10x the 28 px models)
+# the Edit brush: white, black and gray for the grayscale models, then colours to recolour pictures for a colour model
+BRUSH_COLOURS = ["#ffffff", "#000000", "#808080", "#e53935", "#fdd835", "#43a047", "#1e88e5", "#8e24aa", "#fb8c00"]
 Update = Callable[[LatentDiffusionPipeline], dict[str, Any]]
 
 
