@@ -320,6 +320,9 @@ def add_report(sub: Any) -> None:
     p.add_argument("--steps", type=positive_int, default=50, help="DDIM steps (default 50)")
     p.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
     p.add_argument("--seed", type=int, default=0, help="sample i of each row uses seed + i")
+    p.add_argument("--data", default=None, help="the training data: adds nearest.png and train/test losses")
+    p.add_argument("--npz-key", default=None, help="image key of the npz, e.g. train_images_32")
+    p.add_argument("--images", type=positive_int, default=2000, help="images per split for the losses")
     p.set_defaults(func=run_report)
 
 
@@ -332,6 +335,18 @@ def run_report(args: argparse.Namespace) -> None:
     loss = plot_losses(args.run, Path(args.model) / "loss.png", title)
     grid = sample_grid(pipe, Path(args.model) / "samples.png", args.per_class, args.steps, args.guidance, args.seed)
     print(f"wrote {loss} and {grid}")
+    if args.data:
+        import json
+
+        from .data import load_dataset
+        from .report import generalisation, nearest_training_images
+
+        train = load_dataset(args.data, "train", args.npz_key)
+        test = load_dataset(args.data, "test", args.npz_key).subset(args.images)
+        near = nearest_training_images(pipe, train.images, Path(args.model) / "nearest.png", seed=args.seed)
+        part = train.subset(args.images)
+        numbers = generalisation(pipe, part.images, test.images, (part.labels, test.labels), seed=args.seed)
+        print(f"wrote {near}\n{json.dumps(numbers, indent=2)}")
 
 
 # ---------------------------------------------------------------------------------------------------- fit-preview

@@ -1,7 +1,8 @@
 """Pictures for a model card: the loss curves of a training run and a class-by-seed sample grid.
 
     python -m ldm_core report --run runs/mnist --model checkpoints/mnist
-writes ``loss.png`` and ``samples.png`` into the model folder (small PNGs: tens of KB).
+writes ``loss.png`` and ``samples.png`` into the model folder (small PNGs: tens of KB); with ``--data`` also
+``nearest.png`` (samples beside their nearest training images) and the train/test losses of ``generalisation``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
+from torch import Tensor
 
 from .pipeline import LatentDiffusionPipeline
 from .train import read_log, save_grid
@@ -69,3 +72,47 @@ def sample_grid(pipe: LatentDiffusionPipeline, out: str | Path, per_class: int =
     labels = [c for c in range(len(pipe.class_names)) for _ in range(per_class)]
     images = pipe(labels, num_inference_steps=steps, guidance_scale=guidance_scale, seed=seed).images
     return save_grid(images, Path(out), ncols=per_class)
+
+
+@torch.inference_mode()
+def generalisation(pipe: LatentDiffusionPipeline, train: Tensor, test: Tensor, labels: tuple[Tensor, Tensor],
+                   seed: int = 0, draws: int = 4) -> dict[str, dict[str, float]]:  # fmt: skip
+    """How much the model overfits: the VAE's reconstruction (L1, PSNR) and the denoiser's loss on train and on test.
+
+    train, test: images [N, C, H, W] in [-1, 1] (use as many of each); labels: their classes. The denoising loss is
+    the training objective (MSE on ε or v, conditional, no dropout) averaged over ``draws`` draws of (t, ε) per image,
+    the same draws for both splits, so the two numbers differ only by the images.
+    """
+    out = {}
+    for split, x, y in (("train", train, labels[0]), ("test", test, labels[1])):
+        recon = torch.cat([pipe.vae.decode(pipe.vae.encode(x[i : i + 250].to(pipe.device)).mode()).clamp(-1, 1).cpu()
+                           for i in range(0, len(x), 250)])  # fmt: skip
+        mse = (recon - x).pow(2).flatten(1).mean(1)  # [N]
+        z0 = torch.cat([pipe.encode(x[i : i + 250]) for i in range(0, len(x), 250)]).cpu()  # [N, c, h, w]
+        g = torch.Generator().manual_seed(seed)
+        losses = []
+        for _ in range(draws):
+            t = torch.randint(0, pipe.num_train_timesteps, (len(z0),), generator=g)
+            eps = torch.randn(z0.shape, generator=g)
+            z_t = pipe.schedule.q_sample(z0, t, eps)
+            target = eps if pipe.prediction_type == "epsilon" else pipe.schedule.get_velocity(z0, t, eps)
+            pred = torch.cat([pipe.model_output(z_t[i : i + 250], t[i : i + 250], pipe.class_embeddings(
+                y[i : i + 250].tolist())) for i in range(0, len(z0), 250)])  # fmt: skip
+            losses.append(float((pred - target).pow(2).mean()))
+        out[split] = {"images": len(x), "l1": float((recon - x).abs().mean()),
+                      "psnr": float((10 * torch.log10(4.0 / mse.clamp_min(1e-12))).mean()),
+                      "denoising_loss": float(np.mean(losses))}  # fmt: skip
+    return out
+
+
+def nearest_training_images(pipe: LatentDiffusionPipeline, train: Tensor, out: str | Path, neighbours: int = 5,
+                            steps: int = 50, seed: int = 0) -> Path:  # fmt: skip
+    """One sample per class (first column), then its ``neighbours`` nearest training images by pixel distance."""
+    samples = pipe(list(range(len(pipe.class_names))), num_inference_steps=steps, seed=seed).images  # [K, H, W, C]
+    pool = ((train.permute(0, 2, 3, 1) + 1) / 2).numpy()  # [N, H, W, C] in [0, 1]
+    flat = pool.reshape(len(pool), -1)
+    rows = []
+    for s in samples:
+        d = ((flat - s.reshape(1, -1)) ** 2).sum(1)
+        rows += [s, *pool[np.argsort(d)[:neighbours]]]
+    return save_grid(np.stack(rows), Path(out), ncols=neighbours + 1)

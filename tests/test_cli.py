@@ -153,3 +153,36 @@ def test_train_all_exports_a_model(tmp_path: Path, capsys: pytest.CaptureFixture
         == 0
     )
     assert Image.open(tmp_path / "bars2" / "loss.png").size == (960, 224)  # a third panel: the decoder
+
+
+def test_report_with_data_measures_train_and_test_and_finds_neighbours(tmp_path, tiny_model_dir, capsys) -> None:
+    import json
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    from ldm_core.__main__ import main
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "d.npz"
+    train = (rng.random((40, 28, 28)) * 255).astype(np.uint8)
+    np.savez(data, train_images=train, train_labels=np.arange(40) % 3, test_images=train[:8] // 2,
+             test_labels=np.arange(8) % 3, class_names=np.array(["a", "b", "c"]))  # fmt: skip
+    model = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, model)
+    run = tmp_path / "run"
+    for stage in ("vae", "diffusion"):
+        (run / stage).mkdir(parents=True)
+        key = "l1" if stage == "vae" else "loss"
+        (run / stage / "log.jsonl").write_text("".join(json.dumps({"step": s, key: 1 / (s + 1), "psnr": 20.0}) + "\n"
+                                                       for s in range(3)))  # fmt: skip
+    assert main(["report", "--run", str(run), "--model", str(model), "--per-class", "1", "--steps", "2",
+                 "--data", str(data), "--images", "16"]) in (0, None)  # fmt: skip
+    text = capsys.readouterr().out
+    numbers = json.loads(text[text.index("{") :])
+    assert numbers["train"]["images"] == 16 and numbers["test"]["images"] == 8
+    for split in ("train", "test"):
+        assert 0 < numbers[split]["l1"] < 2 and numbers[split]["denoising_loss"] > 0
+    near = Image.open(model / "nearest.png")
+    assert near.size == (6 * 30 + 2, 3 * 30 + 2)  # 3 classes: a sample and its 5 nearest training images per row
