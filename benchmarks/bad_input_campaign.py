@@ -8,7 +8,8 @@ generator from lists of odd values (NaN, inf, 2**63, path-like and huge strings,
 For every case the outcome is one of
 - ok: the app answered normally (the input was odd but allowed, e.g. steps 1 or a 1x1 picture that is resized);
 - refused: the app answered with an error that says what is allowed (an AppError carrying a message);
-- CRASH: anything else (an error without a message, a connection failure, a server that stopped answering).
+- CRASH: anything else (an exception the app did not explain, which Gradio reports as "has raised an exception but
+  has not enabled verbose error reporting"; a connection failure; a server that stopped answering).
 
 After every case the server must still answer its /config, and after every ``--check-every`` cases a real Generate
 must still return a picture. Prints the count of cases per endpoint and outcome; exits 1 on any CRASH.
@@ -40,6 +41,7 @@ from app_workload import Workload, editor_value
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+IMAGE_PARAMS = ("upload",)  # gr.Image inputs (the ImageEditor ones are dicts and handled as such)
 # JSON (what gradio_client and a browser send) has no NaN or infinity: those go as strings, as a crafted request could
 NUMBERS = [0, -1, 1, 2**31, 2**63, -(2**63), 1e308, -1e308, "nan", "inf", "-inf", 0.5, 1e-9, 3.7, 1001, 10**6]
 STRINGS = ["", " ", "abc", "../../etc/passwd", "/etc/passwd", "C:\\Windows\\win.ini", "%s%n", "'; DROP TABLE x;--",
@@ -100,6 +102,10 @@ def mutate(kwargs: dict[str, Any], rnd: random.Random, pictures: list[tuple[str,
             else:
                 kw[name] = {**value, "layers": [handle_file(str(pfile))]}
                 labels.append(f"{name}.layer={pname}")
+        elif name in IMAGE_PARAMS:  # a plain image input: an odd picture (a non-file value is refused by Gradio's
+            pname, pfile = rnd.choice(pictures)  # own validation before the app, with a generic message)
+            kw[name] = handle_file(str(pfile))
+            labels.append(f"{name}={pname}")
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             kw[name] = rnd.choice(NUMBERS + STRINGS[:6])
             labels.append(f"{name}={kw[name]!r:.30}")
@@ -123,12 +129,14 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--check-every", type=int, default=10, help="a real Generate after this many cases")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds one case may take")
+    ap.add_argument("--show", type=int, default=25, help="how many distinct refusal messages to print")
     ap.add_argument("--run-dir", default=None, help="folder for the server's log and cache (default: a temp dir)")
     args = ap.parse_args()
     run_dir = Path(args.run_dir or tempfile.mkdtemp(prefix="ldm-campaign-"))
     server = launch(run_dir)
     counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     crashes: list[str] = []
+    messages: collections.Counter = collections.Counter()  # what the refusals said, to read them
     try:
         client = Client(server.url, verbose=False)
         work = Workload(client, run_dir / "inputs")
@@ -146,7 +154,13 @@ def main() -> int:
                     client.submit(api_name=f"/{endpoint}", **kw).result(timeout=args.timeout)
                     outcome = "ok"
                 except AppError as e:
-                    outcome = "refused" if str(e).strip() and str(e).strip().lower() != "error" else "CRASH"
+                    # Gradio says "has raised an exception but has not enabled verbose error reporting" for an
+                    # exception the app did not turn into a gr.Error: the student learns nothing from it
+                    unexplained = not str(e).strip() or "not enabled verbose error reporting" in str(e)
+                    outcome = "CRASH" if unexplained else "refused"
+                    if unexplained:
+                        label += " -> an error without a message"
+                    messages[f"/{endpoint}: {str(e).splitlines()[0][:110]}"] += 1
                 except Exception as e:  # anything else is what this campaign looks for
                     outcome = "CRASH"
                     label += f" -> {type(e).__name__}: {e}"
@@ -168,6 +182,9 @@ def main() -> int:
         print("|---|---|---|---|---|")
         for endpoint, c in counts.items():
             print(f"| /{endpoint} | {sum(c.values())} | {c['ok']} | {c['refused']} | {c['CRASH']} |")
+        print(f"\n{len(messages)} distinct refusals; the most frequent:")
+        for text, count in messages.most_common(args.show):
+            print(f"  {count:3d} x {text}")
         for line in crashes:
             print("CRASH", line)
     finally:

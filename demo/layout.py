@@ -9,6 +9,7 @@ import gradio as gr
 from ldm_core import LatentDiffusionPipeline
 
 from . import edit, generate, inpaint, interpolate, learn
+from .components import check_inputs
 from .registry import ModelRegistry
 from .widgets import ModelBindings
 
@@ -39,6 +40,7 @@ def build_demo(model_dirs: list[str | os.PathLike]) -> gr.Blocks:
             _message_page(model_dirs, registry.errors)
         else:
             _workbench(registry)
+    check_inputs(demo)  # a bad number or upload gets a message that says what is allowed
     demo.registry = registry  # for tests and scripts: the loaded pipelines
     return demo.queue(**QUEUE_KWARGS)
 

@@ -105,6 +105,10 @@ def test_edit_and_inpaint_with_uploaded_files(client, files, app):  # noqa: F811
         ("/generate", {**GEN, "class_name": "9"}, "class must be one of"),
         ("/generate", {**GEN, "steps": 0}, "less than minimum value 1"),
         ("/generate", {**GEN, "steps": 2.5}, "steps must be a whole number in 1..1000"),
+        # strings where numbers belong (JSON has no NaN: a crafted request sends "nan"), checked before any handler
+        ("/generate", {**GEN, "steps": "abc"}, "Steps must be a number from 1 to 1000, got 'abc'"),
+        ("/generate", {**GEN, "guidance": "nan"}, "must be a number from 0 to 20, got 'nan'"),
+        ("/generate", {**GEN, "batch_size": ""}, "Batch size must be a number from 1 to 16, got ''"),
         ("/edit", "corrupt", "could not be read as an image"),
         ("/edit", "missing", "no image: upload one"),
         ("/edit", "too-big", "image must be 1..1024 pixels a side, got 1200x1200"),
