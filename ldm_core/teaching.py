@@ -29,7 +29,8 @@ from .schedule import make_schedule
 from .vae import vae_loss
 
 GUIDANCE_SCALES = (0.0, 1.0, 2.0, 4.0, 8.0)  # the guidance row of the Learn tab
-CHAPTER = "chapter"  # the chapter's sampler (its own update rule, no noise), next to the library's samplers
+CHAPTER = "chapter"  # the chapter's sampler (its own update rule, no noise) driven by the shipped denoiser
+CHAPTER_OWN_NET = "chapter_own_net"  # the chapter's sampler with the network its code trains (the identity map)
 
 
 def _np(x: Tensor) -> np.ndarray:
@@ -278,19 +279,82 @@ def sample_chapter(
     return pipe.decode(pipe.run_job(job))
 
 
+def sample_chapter_own_net(pipe: LatentDiffusionPipeline, labels: Sequence[int], seed: int = 0,
+                           steps: int = 20) -> np.ndarray:  # fmt: skip
+    """The chapter's sampler with the network its code trains: ``mse_loss(model(x), x)`` is solved by the identity,
+    so ẑ = z and each step is z <- (z - β_t z) / sqrt(1 - β_t) = sqrt(1 - β_t) z; after all steps
+    z = sqrt(ᾱ_{t_0}) z_T, a shrunken copy of the starting noise. Returns decoded images [N, H, W, C]."""
+    labels = pipe._labels(list(labels))
+    args = pipe.check_args(steps)
+    z = randn((len(labels), *pipe.latent_shape), generators_for(check_seeds(seed, len(labels)))).double()
+    ts = args.timesteps().tolist()
+    for i, t in enumerate(ts):
+        beta = 1.0 - float(pipe.schedule.alpha_bar(t)) / float(
+            pipe.schedule.alpha_bar(ts[i + 1] if i + 1 < len(ts) else -1)
+        )
+        z = (z - beta * z) / math.sqrt(1.0 - beta)  # ẑ = z
+    return pipe.decode(z.float())
+
+
+def sample_with(pipe: LatentDiffusionPipeline, sampler: str, labels: Sequence[int], seed: int = 0, steps: int = 20,
+                guidance: float | None = None) -> np.ndarray:  # fmt: skip
+    """Images [N, H, W, C] of one sampler: a library sampler, ``CHAPTER`` or ``CHAPTER_OWN_NET``; image i uses
+    seed + i, so every sampler starts image i from the same noise."""
+    if sampler == CHAPTER:
+        return sample_chapter(pipe, labels, seed, steps, guidance)
+    if sampler == CHAPTER_OWN_NET:
+        return sample_chapter_own_net(pipe, labels, seed, steps)
+    out = pipe(list(labels), num_inference_steps=steps, guidance_scale=guidance, sampler=sampler, seed=seed)
+    return np.asarray(out.images)
+
+
 def compare_samplers(
     pipe: LatentDiffusionPipeline, label: int, seed: int, steps: int = 20, guidance: float | None = None,
-    samplers: Sequence[str] = (CHAPTER, "ddpm", "ddim"),
+    samplers: Sequence[str] = (CHAPTER_OWN_NET, CHAPTER, "ddpm", "ddim"),
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """The same seed, class and steps through each sampler -> {name: image [H, W, C]}."""
-    out = {}
-    for name in samplers:
-        if name == CHAPTER:
-            out[name] = sample_chapter(pipe, [label], seed, steps, guidance)[0]
-        else:
-            res = pipe([label], num_inference_steps=steps, guidance_scale=guidance, sampler=name, seed=seed)
-            out[name] = np.asarray(res.images)[0]
+    return {name: sample_with(pipe, name, [label], seed, steps, guidance)[0] for name in samplers}
+
+
+@torch.inference_mode()
+def sample_quality(
+    pipe: LatentDiffusionPipeline, classifier: Any, reference: dict[str, Any], samplers: Sequence[str],
+    per_class: int = 5, steps: int = 20, seed: int = 0,
+) -> dict[str, dict[str, float]]:  # fmt: skip
+    """``evaluate``'s two sample numbers for each sampler, on ``per_class`` images of each class (the same seeds for
+    every sampler): the classifier's accuracy on the asked class and the Fréchet distance of its features to those of
+    the test split (``reference["mu"], ["sigma"]``, see ``ldm_core.reference``). Row "real" is the same FD for as
+    many real training images (the floor at this sample size: FD grows as the set shrinks)."""
+    from .classifier import embed
+    from .metrics import feature_stats, frechet_distance
+
+    check_number("per_class", per_class, 1, 100, integer=True)
+    k = len(pipe.class_names)
+    labels = np.repeat(np.arange(k), per_class)
+
+    def score(images: np.ndarray, true: np.ndarray) -> dict[str, float]:
+        feats, logits = embed(classifier, images)
+        fd = frechet_distance(*feature_stats(feats), reference["mu"], reference["sigma"])
+        return {"accuracy": float((logits.argmax(1) == true).mean()), "fd": float(fd), "n": len(images)}
+
+    out = {name: score(sample_with(pipe, name, labels.tolist(), seed, steps), labels) for name in samplers}
+    real = np.concatenate([np.flatnonzero(reference["labels"] == c)[:per_class] for c in range(k)])
+    out["real"] = score(reference["images"][real], reference["labels"][real])
     return out
+
+
+def nearest_training_images(image: np.ndarray, train_images: np.ndarray, k: int = 5) -> dict[str, Any]:
+    """The ``k`` training images nearest to ``image`` [H, W, C] in pixel L2 (RMS over pixels), and for scale the
+    median distance of each training image to its own nearest other training image."""
+    check_number("k", k, 1, 32, integer=True)
+    flat = train_images.reshape(len(train_images), -1).astype(np.float64)  # [N, D]
+    d = np.sqrt(((flat - np.asarray(image, np.float64).reshape(1, -1)) ** 2).mean(1))  # [N]
+    order = np.argsort(d)[:k]
+    sq = (flat**2).sum(1)
+    pair = np.sqrt(np.maximum(sq[:, None] + sq[None] - 2 * flat @ flat.T, 0) / flat.shape[1])
+    np.fill_diagonal(pair, np.inf)
+    return {"indices": order, "distances": d[order], "images": train_images[order],
+            "train_nn_median": float(np.median(pair.min(1)))}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------- 6. guidance

@@ -193,9 +193,10 @@ def test_learn_tab_offline(page, server) -> None:  # noqa: F811
     _wait_image(pg, "#learn-rev-jumped")
     assert "MSE" in pg.locator("#learn-rev-jump-note").inner_text()
     _open_section(pg, "replay")
-    pg.wait_for_function("() => document.querySelector('#learn-replay-note').innerText.includes('two stages')")
+    pg.wait_for_function("() => document.querySelector('#learn-replay-note').innerText.includes('replay')")
     _open_section(pg, "latent")
     pg.wait_for_function("() => document.querySelector('#learn-cost').innerText.includes('ratio')")
+    pg.wait_for_function("() => document.querySelector('#learn-nn-note').innerText.includes('reference')")
     _open_section(pg, "formulas")
     assert pg.locator("#learn-formulas .katex").count() >= 14  # two formulas a row, rendered by KaTeX
     _shot(pg, "5-learn")

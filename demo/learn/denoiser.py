@@ -24,7 +24,10 @@ def denoiser_section(registry: ModelRegistry, model: str, source: str | None, up
     seed, label = resolve_seed(seed), class_label(pipe, class_name)
     img, key = source_image(registry, model, source, upload)
     with user_errors():
-        d = cached((model, "denoiser", key, t, seed, label), lambda: teaching.denoiser_view(pipe, img, t, seed, label))
+        d = cached(
+            (registry.folders[model], "denoiser", key, t, seed, label),
+            lambda: teaching.denoiser_view(pipe, img, t, seed, label),
+        )
     fac = factor_for(pipe.image_size, d["eps"].shape[-1])
     target = "ε" if d["prediction_type"] == "epsilon" else "v = √ᾱ_t ε − √(1−ᾱ_t) z₀"
     text = (

@@ -27,10 +27,12 @@ def forward_section(registry: ModelRegistry, model: str, source: str | None, upl
     seed = resolve_seed(seed)
     img, key = source_image(registry, model, source, upload)
     with user_errors():
-        f = cached((model, "forward", key, t, seed), lambda: teaching.forward_view(pipe, img, t, seed))
-        it = cached((model, "iterated", key, t, seed),
+        f = cached(
+            (registry.folders[model], "forward", key, t, seed), lambda: teaching.forward_view(pipe, img, t, seed)
+        )
+        it = cached((registry.folders[model], "iterated", key, t, seed),
                     lambda: teaching.iterated_vs_closed(pipe, f["z0"], t, seed))  # fmt: skip
-    curves = cached((model, "curves"), lambda: teaching.schedule_curves(pipe))
+    curves = cached((registry.folders[model], "curves"), lambda: teaching.schedule_curves(pipe))
     m = f["model"]
     a = m["alpha_bar"]
     formula = (

@@ -28,10 +28,12 @@ def guidance_section(registry: ModelRegistry, model: str, class_name: str, seed:
     n = as_int("steps", steps, 2, 100)
     i = as_int("step", step, 1, n) - 1
     with user_errors():
-        row = cached((model, "guidance", label, seed, n), lambda: teaching.guidance_row(pipe, label, seed, n))
+        row = cached(
+            (registry.folders[model], "guidance", label, seed, n), lambda: teaching.guidance_row(pipe, label, seed, n)
+        )
         f = film(registry, model, class_name, seed, n, "ddim", pipe.default_guidance_scale)
         t = int(f["timesteps"][i])
-        g = cached((model, "guidance-split", label, seed, n, i),
+        g = cached((registry.folders[model], "guidance-split", label, seed, n, i),
                    lambda: teaching.guidance_split(pipe, f["xt"][i], t, label))  # fmt: skip
     fac = factor_for(pipe.image_size, g["eps_cond"].shape[-1])
     scales = ", ".join(f"{s:g}" for s in teaching.GUIDANCE_SCALES)

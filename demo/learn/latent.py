@@ -1,21 +1,27 @@
-"""8. Why latent: the measured cost of one denoising step in the latent next to the same UNet design at pixel size."""
+"""8. Why latent: the measured cost of one denoising step in the latent next to the same UNet design at pixel size;
+and a sample next to its nearest training images (from the small fixed subset in ``<model>/reference/``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 from ldm_core import teaching
+from ldm_core.reference import load_reference
 
+from ..common import class_label, resolve_seed, user_errors
 from ..registry import ModelRegistry
 from .cache import cached
+from .pictures import image, picture, strip
 
 
 def cost_section(registry: ModelRegistry, model: str) -> str:
     """-> markdown: FLOPs and CPU ms of one denoiser call, latent vs pixel space (measured once per model here)."""
     pipe = registry.get(model)
-    c = cached((model, "cost"), lambda: teaching.step_cost(pipe))
+    c = cached((registry.folders[model], "cost"), lambda: teaching.step_cost(pipe))
     lat, pix = c["latent"], c["pixel"]
     return (
         "One denoiser call (batch 1, no guidance), measured on this machine now with `ldm_core.teaching.step_cost` "
@@ -35,8 +41,38 @@ def cost_section(registry: ModelRegistry, model: str) -> str:
     )
 
 
+def neighbours_section(registry: ModelRegistry, model: str, class_name: str, seed: Any) -> tuple[Any, ...]:
+    """-> (a sample of the class, its 5 nearest training images of the stored subset, the note)."""
+    pipe = registry.get(model)
+    label, seed = class_label(pipe, class_name), resolve_seed(seed)
+    reference = cached((registry.folders[model], "reference"), lambda: load_reference(Path(registry.folders[model])))
+    if reference is None:
+        return None, None, f"{model} ships no reference set of training images (`python -m ldm_core.reference`)."
+    with user_errors():
+        sample = cached((registry.folders[model], "nn-sample", label, seed),
+                        lambda: np.asarray(pipe([label], num_inference_steps=20, seed=seed).images)[0])  # fmt: skip
+    nn = teaching.nearest_training_images(sample, reference["images"])
+    names = [pipe.class_names[int(reference["labels"][i])] for i in nn["indices"]]
+    dists = ", ".join(f"{d:.3f} ({c})" for d, c in zip(nn["distances"], names, strict=True))
+    note = (f"RMS pixel distance of the sample (20 DDIM steps, seed {seed}) to its 5 nearest of "
+            f"{len(reference['images'])} training images ({reference['per_class']} per class, a fixed subset of "
+            f"{reference['data']} stored with the model): {dists}. For scale, a training image's nearest other "
+            f"training image in the subset is at {nn['train_nn_median']:.3f} (median). A copy would be at about 0; "
+            "the full training set (not shipped) may hold closer images.")  # fmt: skip
+    return image(sample), strip(nn["images"]), note
+
+
 def build(registry: ModelRegistry, ctx: Any) -> None:
     btn = gr.Button("Measure", elem_id="learn-cost-run")
     out = gr.Markdown(elem_id="learn-cost")
     gr.on([btn.click, *ctx.opens("latent")], ctx.bind(cost_section), [ctx.model], out, api_name="learn_cost",
+          trigger_mode="always_last")  # fmt: skip
+    gr.Markdown("**Does the model copy its training images?** A sample of the lesson's class and seed, and the "
+                "nearest training images:")  # fmt: skip
+    with gr.Row():
+        sample = picture("a sample", "learn-nn-sample")
+        nearest = picture("its 5 nearest training images", "learn-nn-nearest")
+        note = gr.Markdown(elem_id="learn-nn-note")
+    gr.on([*ctx.opens("latent"), ctx.class_name.change, ctx.seed.submit], ctx.bind(neighbours_section),
+          [ctx.model, ctx.class_name, ctx.seed], [sample, nearest, note], api_name="learn_neighbours",
           trigger_mode="always_last")  # fmt: skip

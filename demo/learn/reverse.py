@@ -28,7 +28,7 @@ def film(registry: ModelRegistry, model: str, class_name: str, seed: Any, steps:
     label = class_label(pipe, class_name)
     settings = sampler_settings(pipe, steps, guidance, sampler)
     seed = resolve_seed(seed)
-    key = (model, "film", label, seed, *settings.values())
+    key = (registry.folders[model], "film", label, seed, *settings.values())
     with user_errors():
         return cached(key, lambda: teaching.reverse_film(pipe, label, seed, settings["num_inference_steps"],
                                                          settings["sampler"], settings["guidance_scale"]))  # fmt: skip

@@ -56,5 +56,5 @@ def source_image(registry: ModelRegistry, model: str, source: str | None, upload
             with user_errors():
                 return np.asarray(pipe([label], num_inference_steps=20, seed=0).images)[0]
 
-        return cached((model, "generated", label), make), f"generated:{label}"
+        return cached((registry.folders[model], "generated", label), make), f"generated:{label}"
     raise gr.Error(f"pick an image ({source_choices(pipe)}) or upload one")

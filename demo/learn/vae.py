@@ -23,7 +23,7 @@ def encoded(registry: ModelRegistry, model: str, source: str | None, upload: Any
     img, key = source_image(registry, model, source, upload)
     pipe = registry.get(model)
     with user_errors():
-        return cached((model, "vae", key), lambda: teaching.vae_view(pipe, img))
+        return cached((registry.folders[model], "vae", key), lambda: teaching.vae_view(pipe, img))
 
 
 def vae_section(registry: ModelRegistry, model: str, source: str | None, upload: Any) -> tuple[Any, ...]:
