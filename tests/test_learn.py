@@ -314,3 +314,23 @@ def test_chapter_sampler_is_worse_than_ddpm_by_the_evaluate_numbers():
     assert q[teaching.CHAPTER]["fd"] > q["ddpm"]["fd"] + 5 and q[teaching.CHAPTER]["fd"] > q["real"]["fd"] + 5, q
     assert q["ddpm"]["fd"] < q["real"]["fd"] + 5, q
     assert q[teaching.CHAPTER_OWN_NET]["accuracy"] < 0.3 and q[teaching.CHAPTER_OWN_NET]["fd"] > 10 * q["ddpm"]["fd"]
+
+
+def test_cost_section_shows_the_stored_benchmark(app_model_dirs, tmp_path):  # noqa: F811
+    import shutil
+
+    from demo.registry import ModelRegistry
+
+    folder = tmp_path / "digits"
+    shutil.copytree(app_model_dirs[1], folder)
+    row = {"shape": [4, 7, 7], "numbers": 196, "flops": 2_000_000, "ms": 1.5}
+    result = {"latent": row, "pixel": row | {"shape": [1, 28, 28], "numbers": 784, "flops": 30_000_000, "ms": 6.0},
+              "flops_ratio": 15.0, "ms_ratio": 4.0}  # fmt: skip
+    (folder / "reference").mkdir()
+    (folder / "reference" / latent.COST_FILE).write_text(
+        json.dumps({"command": "python benchmarks/bench_latent_vs_pixel.py x", "machine": "a CPU", "result": result})
+    )
+    reg = ModelRegistry([str(folder)])
+    md = latent.cost_section(reg, reg.names[0])
+    assert "measured by `python benchmarks/bench_latent_vs_pixel.py x` (a CPU)" in md and "**15.0×**" in md
+    assert "| ratio | | 4.0× |" in md and "measured now" in latent.measure_cost(reg, reg.names[0])

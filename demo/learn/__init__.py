@@ -7,6 +7,7 @@ section, every view computed by the selected model through ``ldm_core.teaching``
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -62,7 +63,12 @@ class LearnContext:
         return [self.source.change, self.upload.change, self.model.change]
 
 
+def _warm_up() -> None:
+    import matplotlib.figure  # noqa: F401  (about 1 s the first time: paid at start, not by the first plot)
+
+
 def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings, tab: gr.Tab | None = None) -> None:
+    threading.Thread(target=_warm_up, name="learn-warm-up", daemon=True).start()
     pipe = registry.get(registry.default)
     gr.Markdown("## Learn: latent diffusion, stage by stage\nEvery picture and number below is computed now by the "
                 "selected model. Follow the sections in order, or click a box of the pipeline.")  # fmt: skip

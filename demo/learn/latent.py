@@ -3,6 +3,7 @@ and a sample next to its nearest training images (from the small fixed subset in
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,23 +11,22 @@ import gradio as gr
 import numpy as np
 
 from ldm_core import teaching
-from ldm_core.reference import load_reference
+from ldm_core.reference import REFERENCE_DIR, load_reference
 
 from ..common import class_label, resolve_seed, user_errors
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import image, picture, strip
 
+COST_FILE = "step_cost.json"  # written by benchmarks/bench_latent_vs_pixel.py --write into <model>/reference/
 
-def cost_section(registry: ModelRegistry, model: str) -> str:
-    """-> markdown: FLOPs and CPU ms of one denoiser call, latent vs pixel space (measured once per model here)."""
-    pipe = registry.get(model)
-    c = cached((registry.folders[model], "cost"), lambda: teaching.step_cost(pipe))
+
+def cost_markdown(c: dict[str, Any], where: str) -> str:
+    """The table of ``teaching.step_cost``'s result, saying where it was measured."""
     lat, pix = c["latent"], c["pixel"]
     return (
-        "One denoiser call (batch 1, no guidance), measured on this machine now with `ldm_core.teaching.step_cost` "
-        "(also `python benchmarks/bench_latent_vs_pixel.py`); the pixel-space UNet is the same design "
-        "(channels, levels, attention) built for the image instead of the latent:\n\n"
+        f"One denoiser call (batch 1, no guidance), {where}; the pixel-space UNet is the same design (channels, "
+        "levels, attention) built for the image instead of the latent:\n\n"
         "| | input | numbers | FLOPs | CPU ms |\n|---|---|---|---|---|\n"
         f"| latent (this model) | {'×'.join(map(str, lat['shape']))} | {lat['numbers']} | {lat['flops'] / 1e6:.0f} M | "
         f"{lat['ms']:.1f} |\n"
@@ -39,6 +39,22 @@ def cost_section(registry: ModelRegistry, model: str) -> str:
         "training, decode at the end). Small CPU models are partly bound by per-call overheads, so the ms ratio is "
         "smaller than the FLOPs ratio. A pixel-space model trained with the same budget is not shipped yet."
     )
+
+
+def cost_section(registry: ModelRegistry, model: str) -> str:
+    """-> markdown: the stored benchmark of this model (instant), or a measurement here if none is stored."""
+    path = Path(registry.folders[model]) / REFERENCE_DIR / COST_FILE
+    if path.is_file():
+        stored = json.loads(path.read_text())
+        return cost_markdown(stored["result"], f"measured by `{stored['command']}` ({stored['machine']})")
+    return measure_cost(registry, model)
+
+
+def measure_cost(registry: ModelRegistry, model: str) -> str:
+    """-> markdown: FLOPs and CPU ms of one denoiser call, latent vs pixel space, measured now (once per model)."""
+    pipe = registry.get(model)
+    c = cached((registry.folders[model], "cost"), lambda: teaching.step_cost(pipe))
+    return cost_markdown(c, "measured now on this server with `ldm_core.teaching.step_cost`")
 
 
 def neighbours_section(registry: ModelRegistry, model: str, class_name: str, seed: Any) -> tuple[Any, ...]:
@@ -63,10 +79,11 @@ def neighbours_section(registry: ModelRegistry, model: str, class_name: str, see
 
 
 def build(registry: ModelRegistry, ctx: Any) -> None:
-    btn = gr.Button("Measure", elem_id="learn-cost-run")
     out = gr.Markdown(elem_id="learn-cost")
-    gr.on([btn.click, *ctx.opens("latent")], ctx.bind(cost_section), [ctx.model], out, api_name="learn_cost",
+    btn = gr.Button("Measure here now (a few seconds)", elem_id="learn-cost-run")
+    gr.on([*ctx.opens("latent"), ctx.model.change], ctx.bind(cost_section), [ctx.model], out, api_name="learn_cost",
           trigger_mode="always_last")  # fmt: skip
+    btn.click(ctx.bind(measure_cost), [ctx.model], out, api_name="learn_cost_measure")
     gr.Markdown("**Does the model copy its training images?** A sample of the lesson's class and seed, and the "
                 "nearest training images:")  # fmt: skip
     with gr.Row():
