@@ -40,7 +40,10 @@ def main() -> None:
         print(f"{'':<28} {'ratio':<10} {c['flops_ratio']:>9.1f} {c['ms_ratio']:>7.1f}")
         if args.write:
             out = Path(folder) / REFERENCE_DIR / "step_cost.json"
-            machine = f"{platform.machine()} CPU, {os.cpu_count()} cores, {args.threads} torch thread(s)"
+            machine = (
+                f"{platform.machine()} CPU, {os.cpu_count()} cores, {args.threads} torch thread(s), "
+                f"load average {os.getloadavg()[0]:.1f} while measuring"
+            )
             command = f"python benchmarks/bench_latent_vs_pixel.py {folder} --threads {args.threads}"
             out.write_text(json.dumps({"command": command, "machine": machine, "result": c}, indent=1))
             print(f"wrote {out}")

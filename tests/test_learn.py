@@ -334,3 +334,25 @@ def test_cost_section_shows_the_stored_benchmark(app_model_dirs, tmp_path):  # n
     md = latent.cost_section(reg, reg.names[0])
     assert "measured by `python benchmarks/bench_latent_vs_pixel.py x` (a CPU)" in md and "**15.0×**" in md
     assert "| ratio | | 4.0× |" in md and "measured now" in latent.measure_cost(reg, reg.names[0])
+
+
+def test_sections_draw_a_colour_model(tmp_path):
+    """An RGB 32 x 32 model with a 4 x 8 x 8 latent (like the coming emoji model) through the tab's handlers."""
+    from conftest import make_tiny_pipeline
+
+    from demo.registry import ModelRegistry
+
+    pipe = make_tiny_pipeline(in_channels=3, image_size=32, seed=6)
+    pipe.class_names = ["smile", "heart", "star"]
+    pipe.save_pretrained(tmp_path / "emoji")
+    reg = ModelRegistry([str(tmp_path / "emoji")])
+    name = reg.names[0]
+    choice = sources.source_choices(reg.get(name))[0]
+    assert choice == "generated: smile"  # the drawn gray examples are no use to a colour model
+    inp, rec, err, lat, text = vae.vae_section(reg, name, choice, None)
+    assert inp.mode == rec.mode == "RGB" and inp.size == err.size == (32, 32) and lat.size == (4 * 34 + 2, 36)
+    assert "32×32×3 = **3072 pixel values → 4×8×8 = 256 latent numbers** (12.0× fewer)" in text
+    z0, zt, channels, *_ = forward.forward_section(reg, name, choice, None, 500, 0)
+    assert z0.mode == zt.mode == "RGB" and channels.size == (4 * 34 + 2, 36)
+    _, *views, note = reverse.run(reg, name, "heart", 0, 4, "ddim", "euler", 2.0)
+    assert views[2].size == (32, 32) and views[1].size == (4 * 34 + 2, 36) and "step **4 of 4**" in note

@@ -85,6 +85,6 @@ NOISE_AXIS = "noise level t (0 = clean … T−1 = pure noise)"
 
 def noise_slider(bindings: Any, num_train_timesteps: int, value: int, elem_id: str) -> gr.Slider:
     """A slider over the noise level t = 0..T-1 whose maximum follows the picked model."""
-    slider = gr.Slider(0, num_train_timesteps - 1, value=value, step=1, label=f"noise level t ({NOISE_AXIS})",
+    slider = gr.Slider(0, num_train_timesteps - 1, value=value, step=1, label=NOISE_AXIS,
                        elem_id=elem_id)  # fmt: skip
     return bindings.add(slider, lambda p: {"maximum": p.num_train_timesteps - 1})
