@@ -87,6 +87,6 @@ def _workbench(registry: ModelRegistry) -> None:
             edit.build(registry, model, bindings)
         with gr.Tab("Inpaint", id="inpaint"):
             inpaint.build(registry, model, bindings)
-        with gr.Tab("How it works", id="learn") as learn_tab:
+        with gr.Tab("Learn", id="learn") as learn_tab:
             learn.build(registry, model, bindings, tab=learn_tab)
     bindings.wire(model, registry)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -205,6 +206,7 @@ def run_train_vae(args: argparse.Namespace, data: Any, info: Any, out: Path) -> 
 
 def run_train_diffusion(args: argparse.Namespace, data: Any, info: Any, out: Path, vae_folder: Path) -> Path:
     from .pipeline import LatentDiffusionPipeline
+    from .replay import REPLAY_DIR
     from .train_diffusion import DiffusionTrainConfig, load_vae, train_diffusion
     from .unet import UNetConfig
 
@@ -233,6 +235,8 @@ def run_train_diffusion(args: argparse.Namespace, data: Any, info: Any, out: Pat
     )
     if args.export and info.is_main:
         LatentDiffusionPipeline.from_pretrained(model).save_pretrained(args.export)
+        if (model / REPLAY_DIR).is_dir():  # the training replay (ldm_core.replay) goes with the model
+            shutil.copytree(model / REPLAY_DIR, Path(args.export) / REPLAY_DIR, dirs_exist_ok=True)
         print(f"saved the model to {args.export}")
     return model
 

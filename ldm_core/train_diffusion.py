@@ -23,6 +23,7 @@ from .checkpoint import load_state as load_weights
 from .data import Dataset, batch_indices
 from .ema import EMA
 from .pipeline import LatentDiffusionPipeline
+from .replay import write_replay
 from .schedule import NoiseSchedule, make_schedule
 from .train import Loop, LoopConfig, save_grid, seeded
 from .train_state import find_state, load_state, save_state, step_generator
@@ -200,5 +201,10 @@ def train_diffusion(
     if info.is_main:
         pipe.extra_config["training"] = loop.record_of_run(command, diffusion_training=asdict(cfg))
         pipe.save_pretrained(model_dir)
+        num_preview = vae_config.get("training", {}).get("vae_training", {}).get("num_preview", 16)
+        write_replay(vae_folder, out_dir, model_dir, image_size=data.image_size, channels=data.channels,
+                     num_preview=min(num_preview, len(data)), samples_per_class=cfg.samples_per_class,
+                     num_classes=len(data.class_names), commands=[vae_config.get("training", {}).get("command", ""),
+                     pipe.extra_config["training"]["command"]])  # fmt: skip
     ddp.barrier(info)
     return model_dir

@@ -62,3 +62,15 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_pipe: LatentDi
     folder = tmp_path_factory.mktemp("models") / "tiny"
     tiny_pipe.save_pretrained(folder)
     return str(folder)
+
+
+def write_bars_npz(path, n: int = 40, seed: int = 0):
+    """A tiny training set: n 8x8 images of one white bar on black, two classes ("a", "b"). Returns the images."""
+    import numpy as np
+
+    g = np.random.default_rng(seed)
+    images = np.zeros((n, 8, 8), np.uint8)
+    for i in range(n):
+        images[i, g.integers(1, 7), :] = 255  # bars on black
+    np.savez_compressed(path, train_images=images, train_labels=np.arange(n) % 2, class_names=np.array(["a", "b"]))
+    return images

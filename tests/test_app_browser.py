@@ -168,19 +168,58 @@ def test_every_tab_offline(page, app) -> None:  # noqa: F811
     assert "Inpaint method: blend" in pg.locator("#inpaint-info").inner_text()
     _shot(pg, "4-inpaint")
 
-    # How it works: the forward process draws on opening; then one sampling run's steps
-    pg.get_by_role("tab", name="How it works").click()
-    _wait_image(pg, "#learn-zt")
-    _wait_image(pg, "#learn-channels")
-    pg.wait_for_selector("#learn-plot img, #learn-plot svg", timeout=60_000)
-    pg.click("#learn-r-run")
-    _wait_image(pg, "#learn-x0")
-    assert "step 20 (t = 49)" in pg.locator("#learn-r-steps-note").inner_text()
-    _shot(pg, "5-how-it-works")
-
     errors = pg.locator(".toast-body.error, .toast-wrap .error")
     assert errors.count() == 0, errors.all_inner_texts()
     assert pg.refused == [], f"the page asked for off-machine resources: {pg.refused}"
+
+
+def test_learn_tab_offline(page, server) -> None:  # noqa: F811
+    """Every section of the Learn tab opens and draws; the film strip scrubs, steps and plays."""
+    pg = page
+    # Learn: the overview opens a section; every section opens and draws; the film strip scrubs and plays
+    pg.goto(server)
+    pg.wait_for_selector("#gen-run", timeout=30_000)
+    pg.get_by_role("tab", name="Learn").click()
+    pg.click("#learn-box-1")  # "VAE encoder E" on the diagram opens section 1
+    _wait_image(pg, "#learn-vae-recon")
+    _wait_image(pg, "#learn-vae-latent")
+    _wait_image(pg, "#learn-vae-moved")
+    assert "196 latent numbers" in pg.locator("#learn-vae-numbers").inner_text()
+    assert pg.locator("#learn-vae-numbers .katex").count() > 0  # the loss formula rendered as math
+    for section, image in (("forward", "#learn-zt"), ("denoiser", "#learn-den-epshat"), ("reverse", "#learn-rev-a-x0"),
+                           ("chapter", "#learn-ch-chapter"), ("guidance", "#learn-gd-row")):  # fmt: skip
+        _open_section(pg, section)
+        _wait_image(pg, image)
+    assert "noise level t = 250" in pg.locator("#learn-fwd-formula").inner_text()
+    assert "step 20 of 20" in pg.locator("#learn-rev-note").inner_text()
+    _set_number(pg, "learn-rev-step", 1)  # scrub to the first step: the highest noise level
+    pg.wait_for_function("() => document.querySelector('#learn-rev-note').innerText.includes('step 1 of 20')")
+    assert "t = 999" in pg.locator("#learn-rev-note").inner_text()
+    pg.click("#learn-rev-next")
+    pg.wait_for_function("() => document.querySelector('#learn-rev-note').innerText.includes('step 2 of 20')")
+    _set_number(pg, "learn-rev-step", 17)
+    pg.wait_for_function("() => document.querySelector('#learn-rev-note').innerText.includes('step 17 of 20')")
+    pg.click("#learn-rev-play")  # plays to the last step
+    pg.wait_for_function("() => document.querySelector('#learn-rev-note').innerText.includes('step 20 of 20')")
+    pg.click("#learn-rev-jump")
+    _wait_image(pg, "#learn-rev-jumped")
+    assert "MSE" in pg.locator("#learn-rev-jump-note").inner_text()
+    _open_section(pg, "replay")
+    pg.wait_for_function("() => document.querySelector('#learn-replay-note').innerText.includes('replay')")
+    _open_section(pg, "latent")
+    pg.wait_for_function("() => document.querySelector('#learn-cost').innerText.includes('ratio')")
+    pg.wait_for_function("() => document.querySelector('#learn-nn-note').innerText.includes('reference')")
+    _open_section(pg, "formulas")
+    assert pg.locator("#learn-formulas .katex").count() >= 14  # two formulas a row, rendered by KaTeX
+    _shot(pg, "5-learn")
+    errors = pg.locator(".toast-body.error, .toast-wrap .error")
+    assert errors.count() == 0, errors.all_inner_texts()
+    assert pg.refused == [], f"the page asked for off-machine resources: {pg.refused}"
+
+
+def _open_section(pg, key: str) -> None:
+    """Open a Learn section's accordion (a click on its label)."""
+    pg.locator(f"#learn-sec-{key} > button").first.click()
 
 
 def _example_button(pg, editor: str):

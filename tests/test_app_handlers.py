@@ -16,7 +16,6 @@ from demo import edit as edit_tab
 from demo import generate as generate_tab
 from demo import inpaint as inpaint_tab
 from demo import interpolate as interpolate_tab
-from demo import learn as learn_tab
 from demo.common import PARAMETERS_KEY, parse_parameters, resolve_seed
 from demo.edit import steps_to_run
 from demo.streaming import Step, stream
@@ -284,38 +283,6 @@ def test_inpaint_bad_masks_say_what_is_allowed(app):  # noqa: F811
         run_inpaint(app.registry, editor(ring, [half_mask_layer()]), "RePaint resampling", jump_length=7)
     with pytest.raises(gr.Error, match=r"mask blur must be a whole number in 0\.\.16"):
         run_inpaint(app.registry, editor(ring, [half_mask_layer()]), blur=17)
-
-
-# ---------------------------------------------------------------------- how it works
-def test_forward_process_drowns_the_image_in_noise(app):  # noqa: F811
-    reg = app.registry
-    z0, zt_early, channels, fig, note = learn_tab.forward_process(reg, DIGITS, "digit-0", None, 10, 0)
-    _, zt_late, _, fig_late, _ = learn_tab.forward_process(reg, DIGITS, "digit-0", None, 999, 0)
-    early = np.abs(pixels(zt_early) - pixels(z0)).mean()
-    late = np.abs(pixels(zt_late) - pixels(z0)).mean()
-    assert late > early
-    assert channels.size == (4 * 30 + 2, 32)  # 4 latent channels of 7x7, shown 4x
-    assert fig.axes[0].get_title().startswith("t = 10: ᾱ_t = 0.99")
-    assert fig_late.axes[0].get_title().startswith("t = 999: ᾱ_t = 0.000")
-    alpha_bar = float(reg.get(DIGITS).schedule.alphas_cumprod[10])
-    assert f"{np.sqrt(alpha_bar):.3f} · z₀" in note
-    uploaded, *_ = learn_tab.forward_process(reg, DIGITS, None, digit_image(), 0, 0)
-    assert uploaded.size == (28, 28)
-    with pytest.raises(gr.Error, match="pick an example"):
-        learn_tab.forward_process(reg, DIGITS, None, None, 10, 0)
-    with pytest.raises(gr.Error, match=r"timestep must be a whole number in 0\.\.999"):
-        learn_tab.forward_process(reg, DIGITS, "digit-0", None, 1000, 0)
-
-
-def test_reverse_process_shows_evenly_spaced_steps(app):  # noqa: F811
-    noisy, clean, note = learn_tab.reverse_process(app.registry, DIGITS, "1", 0, 20, "ddim", 3.0)
-    assert noisy.size == clean.size == (8 * 30 + 2, 32)  # 8 of the 20 steps, side by side
-    picked = [(1, 999), (4, 849), (6, 749), (9, 599), (12, 449), (15, 299), (17, 199), (20, 49)]
-    assert note == "left to right: " + ", ".join(f"step {i} (t = {t})" for i, t in picked)
-    # the last x̂₀ is the generated image itself; the first z_t is pure noise, unlike it
-    final = pixels(run_generate(app.registry, class_name="1", seed=0, steps=20, batch_size=1)[-1][2][0][0])
-    np.testing.assert_array_equal(pixels(clean)[2:30, 212:240], final)
-    assert np.abs(pixels(noisy)[2:30, 2:30] - final).mean() > 0.1
 
 
 # ---------------------------------------------------------------------- offline and Spaces settings

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import write_bars_npz
 from PIL import Image
 
 from ldm_core import LatentDiffusionPipeline
@@ -87,12 +88,7 @@ def test_evaluate_is_registered() -> None:
 
 def test_train_all_exports_a_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     torch.set_num_threads(1)
-    g = np.random.default_rng(0)
-    images = np.zeros((40, 8, 8), np.uint8)
-    for i in range(40):
-        images[i, g.integers(1, 7), :] = 255  # bars on black
-    np.savez_compressed(tmp_path / "d.npz", train_images=images, train_labels=np.arange(40) % 2,
-                        class_names=np.array(["a", "b"]))  # fmt: skip
+    write_bars_npz(tmp_path / "d.npz")
     args = ["train", "all", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "run"),
             "--vae-steps", "4", "--vae-batch-size", "8", "--vae-base-channels", "8", "--vae-channel-mult", "1,2",
             "--latent-channels", "2", "--no-vae-attention", "--disc-start", "2", "--disc-warmup", "1",

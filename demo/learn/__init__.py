@@ -1,0 +1,105 @@
+"""The Learn tab: the chapter (../shared/seed, "详解潜在扩散模型架构") taught live, stage by stage, one module per
+section, every view computed by the selected model through ``ldm_core.teaching``.
+
+0 overview · 1 VAE · 2 forward process · 3 denoiser objective · 4 reverse process · 5 the chapter's sampler ·
+6 guidance · 7 training stages · 8 why latent · 9 the chapter's formulas next to ldm_core's
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import gradio as gr
+
+from ..common import MAX_SEED
+from ..components import checked_upload
+from ..registry import ModelRegistry
+from ..widgets import ModelBindings, class_picker
+from . import chapter, denoiser, formulas, forward, guidance, latent, overview, replay, reverse, vae
+from .sources import source_choices
+
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+SECTIONS = [  # (key, title, module), in the chapter's order
+    ("vae", "1 · The VAE: image ↔ small latent", vae),
+    ("forward", "2 · Forward process: adding noise", forward),
+    ("denoiser", "3 · The denoiser and what it is trained on", denoiser),
+    ("reverse", "4 · Reverse process: sampling, step by step", reverse),
+    ("chapter", "5 · The chapter's sampler, run", chapter),
+    ("guidance", "6 · Classifier-free guidance", guidance),
+    ("replay", "7 · The two training stages", replay),
+    ("latent", "8 · Why latent: what it saves", latent),
+    ("formulas", "9 · The chapter's formulas next to ldm_core's", formulas),
+]
+
+
+@dataclass
+class LearnContext:
+    """What every section shares: the model picker, the lesson's image, seed and class, and the section openers."""
+
+    registry: ModelRegistry
+    bindings: ModelBindings
+    model: gr.Dropdown
+    source: gr.Dropdown
+    upload: gr.Image
+    seed: gr.Number
+    class_name: gr.Dropdown
+    guidance: gr.Slider
+    latex: list[dict[str, Any]] = field(default_factory=lambda: LATEX)
+    accordions: dict[str, gr.Accordion] = field(default_factory=dict)
+    openers: dict[str, list[gr.Button]] = field(default_factory=dict)  # overview boxes that open a section
+
+    def bind(self, handler: Any) -> Any:
+        return partial(handler, self.registry)
+
+    def opens(self, section: str) -> list[Any]:
+        """The events that open a section: its accordion expanding, or a click on its overview box."""
+        return [self.accordions[section].expand, *(b.click for b in self.openers.get(section, []))]
+
+    @property
+    def source_triggers(self) -> list[Any]:
+        return [self.source.change, self.upload.change, self.model.change]
+
+
+def _warm_up() -> None:
+    import matplotlib.figure  # noqa: F401  (about 1 s the first time: paid at start, not by the first plot)
+
+
+def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings, tab: gr.Tab | None = None) -> None:
+    threading.Thread(target=_warm_up, name="learn-warm-up", daemon=True).start()
+    pipe = registry.get(registry.default)
+    gr.Markdown("## Learn: latent diffusion, stage by stage\nEvery picture and number below is computed now by the "
+                "selected model. Follow the sections in order, or click a box of the pipeline.")  # fmt: skip
+    with gr.Row():
+        choices = source_choices(pipe)
+        source = bindings.add(
+            gr.Dropdown(choices, value=choices[0], label="Image to teach on (sections 1–3)", elem_id="learn-source",
+                        allow_custom_value=True),
+            lambda p: {"choices": source_choices(p), "value": source_choices(p)[0]},
+        )  # fmt: skip
+        upload = checked_upload(gr.Image(label="…or upload your own", type="pil", sources=["upload"], height=120,
+                                         elem_id="learn-upload"))  # fmt: skip
+        seed = gr.Number(0, label="Noise seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="learn-seed")
+        class_name = class_picker(bindings, pipe, "learn-class", label="Class (sections 3–6)")
+        guidance_s = bindings.add(
+            gr.Slider(0.0, 20.0, value=pipe.default_guidance_scale, step=0.1, label="Guidance (sections 4–5)",
+                      elem_id="learn-guidance"),
+            lambda p: {"value": p.default_guidance_scale},
+        )  # fmt: skip
+    ctx = LearnContext(registry, bindings, model, source, upload, seed, class_name, guidance_s)
+    with gr.Group():
+        gr.Markdown("### 0 · The whole pipeline")
+        overview.build(registry, ctx)
+    modules = []
+    for key, title, module in SECTIONS:
+        with gr.Accordion(title, open=False, elem_id=f"learn-sec-{key}") as acc:
+            ctx.accordions[key] = acc
+            modules.append((acc, module))
+    for key, _, module in SECTIONS:
+        with ctx.accordions[key]:
+            module.build(registry, ctx)
+    for key, buttons in ctx.openers.items():
+        for b in buttons:
+            b.click(lambda: gr.Accordion(open=True), None, ctx.accordions[key], api_visibility="private", queue=False)

@@ -1,0 +1,108 @@
+"""5. The chapter's sampler, run: its update rule driven by the shipped denoiser (and by the network its code
+trains), next to DDPM and DDIM on the same seed; and the project's own judge (classifier accuracy, FD) on each."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ldm_core import make_timesteps, teaching
+from ldm_core.classifier import load_classifier
+from ldm_core.reference import REFERENCE_DIR, load_reference
+
+from ..common import as_int, class_label, resolve_seed, sampler_settings, user_errors
+from ..registry import ModelRegistry
+from .cache import cached
+from .pictures import image, picture
+
+SAMPLERS = (teaching.CHAPTER_OWN_NET, teaching.CHAPTER, "ddpm", "ddim")
+NAMES = {teaching.CHAPTER_OWN_NET: "chapter's rule + chapter's network (ẑ = z)",
+         teaching.CHAPTER: "chapter's rule + shipped denoiser", "ddpm": "DDPM", "ddim": "DDIM", "real": "real images"}  # fmt: skip
+QUALITY_FILE = "sampler_quality.json"  # written by benchmarks/bench_chapter_sampler.py into <model>/reference/
+
+
+def chapter_section(registry: ModelRegistry, model: str, class_name: str, seed: Any, steps: Any,
+                    guidance: Any) -> tuple[Any, ...]:  # fmt: skip
+    """-> (the image of each of SAMPLERS, the note with the coefficients of the first step and stored numbers)."""
+    pipe = registry.get(model)
+    label = class_label(pipe, class_name)
+    settings = sampler_settings(pipe, steps, guidance, "ddim")
+    seed = resolve_seed(seed)
+    n, g = settings["num_inference_steps"], settings["guidance_scale"]
+    with user_errors():
+        images = cached((registry.folders[model], "chapter", label, seed, n, g),
+                        lambda: teaching.compare_samplers(pipe, label, seed, n, g, SAMPLERS))  # fmt: skip
+    ts = make_timesteps(pipe.num_train_timesteps, n).tolist()
+    a_t = float(pipe.schedule.alpha_bar(ts[0]))
+    beta = 1 - a_t / float(pipe.schedule.alpha_bar(ts[1] if n > 1 else -1))
+    a_last = float(pipe.schedule.alpha_bar(ts[-1]))
+    note = (
+        "The chapter's loop: $z \\leftarrow (z - \\beta_t\\,\\hat z)/\\sqrt{1-\\beta_t}$, no noise added. "
+        "DDPM's: $z \\leftarrow \\big(z - \\tfrac{\\beta_t}{\\sqrt{1-\\bar\\alpha_t}}\\hat\\varepsilon\\big)/"
+        "\\sqrt{\\alpha_t} + \\sigma_t \\xi$. Same seed, same class, "
+        f"{n} steps (β_t of the respaced chain, $1-\\bar\\alpha_t/\\bar\\alpha_{{t_{{prev}}}}$).\n\n"
+        f"At the first step (t = {ts[0]}) β_t = {beta:.4f}: the chapter removes **{beta:.4f} ε̂**, DDPM "
+        f"**{beta / math.sqrt(1 - a_t):.4f} ε̂** (×{1 / math.sqrt(1 - a_t):.2f}); at the last step (t = {ts[-1]}) "
+        f"DDPM's factor $1/\\sqrt{{1-\\bar\\alpha_t}}$ is {1 / math.sqrt(1 - a_last):.1f}, so the chapter removes "
+        "too little noise late, where the fine strokes are decided.\n\n"
+        "**With the network the chapter's code trains** (it learns $\\hat z = z$, see section 3) every step is "
+        f"$z \\leftarrow \\sqrt{{1-\\beta_t}}\\,z$: the noise only shrinks (to {math.sqrt(a_t):.4f} of itself), "
+        "and the decoder shows what it makes of a near-zero latent."
+    )
+    return (*(image(images[s]) for s in SAMPLERS), note + _stored(registry, model))
+
+
+def _table(rows: dict[str, dict[str, float]]) -> str:
+    lines = ["| sampler | classifier accuracy | FD to the test split | images |", "|---|---|---|---|"]
+    for name, r in rows.items():
+        lines.append(f"| {NAMES.get(name, name)} | {100 * r['accuracy']:.1f} % | {r['fd']:.1f} | {int(r['n'])} |")
+    return "\n".join(lines)
+
+
+def _stored(registry: ModelRegistry, model: str) -> str:
+    path = Path(registry.folders[model]) / REFERENCE_DIR / QUALITY_FILE
+    if not path.is_file():
+        return ""
+    q = json.loads(path.read_text())
+    return (f"\n\n**Measured** (`{q['command']}`, {q['steps']} steps, {q['per_class']} per class, the shipped "
+            f"classifier as `ldm_core evaluate` uses it):\n\n" + _table(q["results"]))  # fmt: skip
+
+
+def measure(registry: ModelRegistry, model: str, per_class: Any) -> str:
+    """-> markdown: accuracy and FD of each sampler, measured now on ``per_class`` images of each class."""
+    pipe = registry.get(model)
+    folder = Path(registry.folders[model])
+    classifier_dir = folder.parent / "classifiers" / folder.name
+    reference = cached((registry.folders[model], "reference"), lambda: load_reference(folder))
+    if reference is None or not (classifier_dir / "classifier.safetensors").is_file():
+        raise gr.Error(f"{model} has no reference set or classifier: run python -m ldm_core.reference (see its help)")
+    n = as_int("images per class", per_class, 1, 10)
+    classifier, _ = cached((registry.folders[model], "classifier"), lambda: load_classifier(classifier_dir))
+    with user_errors():
+        rows = cached(
+            (registry.folders[model], "quality", n),
+            lambda: teaching.sample_quality(pipe, classifier, reference, SAMPLERS, n),
+        )
+    return (f"Measured now, {n} per class, 20 steps, seeds 0…: FD shrinks with more images, so compare rows with each "
+            "other, the real-images row is the floor at this size.\n\n" + _table(rows))  # fmt: skip
+
+
+def build(registry: ModelRegistry, ctx: Any) -> None:
+    with gr.Row():
+        steps = gr.Slider(2, 100, value=20, step=1, label="steps", elem_id="learn-ch-steps")
+        run_btn = gr.Button("Run the four samplers", variant="primary", elem_id="learn-ch-run")
+    with gr.Row():
+        outs = [picture(NAMES[s], f"learn-ch-{s}") for s in SAMPLERS]
+    note = gr.Markdown(elem_id="learn-ch-note", latex_delimiters=ctx.latex)
+    with gr.Row():
+        per_class = gr.Slider(1, 10, value=2, step=1, label="images per class to judge", elem_id="learn-ch-n")
+        judge = gr.Button("Judge them now (classifier + FD, about 10 s per image per class)", elem_id="learn-ch-judge")
+    judged = gr.Markdown(elem_id="learn-ch-judged")
+    gr.on([run_btn.click, *ctx.opens("chapter")], ctx.bind(chapter_section),
+          [ctx.model, ctx.class_name, ctx.seed, steps, ctx.guidance], [*outs, note], api_name="learn_chapter",
+          trigger_mode="always_last")  # fmt: skip
+    judge.click(ctx.bind(measure), [ctx.model, per_class], judged, api_name="learn_chapter_judge")

@@ -1,0 +1,75 @@
+"""3. The denoiser and its training objective at a chosen t, next to what the chapter's code would learn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ldm_core import teaching
+
+from ..common import as_int, class_label, resolve_seed, user_errors
+from ..registry import ModelRegistry
+from .cache import cached
+from .pictures import NOISE_AXIS, curve_figure, factor_for, heatmap, image, noise_slider, picture, scale_note
+from .sources import source_image
+
+
+def denoiser_section(registry: ModelRegistry, model: str, source: str | None, upload: Any, t: Any, seed: Any,
+                     class_name: str) -> tuple[Any, ...]:  # fmt: skip
+    """-> (z_t decoded, ε, ε̂, ε̂ − ε, x̂₀ decoded, loss over noise levels, numbers, chapter's input, chapter's
+    target, chapter note)."""
+    pipe = registry.get(model)
+    t = as_int("timestep", t, 0, pipe.num_train_timesteps - 1)
+    seed, label = resolve_seed(seed), class_label(pipe, class_name)
+    img, key = source_image(registry, model, source, upload)
+    with user_errors():
+        d = cached(
+            (registry.folders[model], "denoiser", key, t, seed, label),
+            lambda: teaching.denoiser_view(pipe, img, t, seed, label),
+        )
+    fac = factor_for(pipe.image_size, d["eps"].shape[-1])
+    target = "ε" if d["prediction_type"] == "epsilon" else "v = √ᾱ_t ε − √(1−ᾱ_t) z₀"
+    text = (
+        f"Training step at noise level **t = {t}**: draw ε ~ N(0, I), make $z_t = \\sqrt{{\\bar\\alpha_t}} z_0 + "
+        f"\\sqrt{{1-\\bar\\alpha_t}}\\varepsilon$, ask the UNet. This model predicts **{target}**; converted to "
+        f"noise, $\\|\\hat\\varepsilon - \\varepsilon\\|^2$ = **{d['eps_loss']:.4f}** (mean over "
+        f"{d['eps'].size} numbers), and its own training loss (MSE on {target.split(' ')[0]}) = "
+        f"**{d['target_loss']:.4f}** (`ldm_core.train_diffusion.diffusion_loss`). The predicted clean latent "
+        f"$\\hat z_0 = (z_t - \\sqrt{{1-\\bar\\alpha_t}}\\hat\\varepsilon)/\\sqrt{{\\bar\\alpha_t}}$ is off by MSE "
+        f"{d['x0_error']:.4f}. {scale_note()}."
+    )
+    curve = curve_figure(f"the denoiser's error over noise levels (same z₀ and ε), t = {t} marked", NOISE_AXIS,
+                         "MSE", {"‖ε̂ − ε‖²": (d["curve_t"], d["curve_eps_loss"]),
+                                 "training loss": (d["curve_t"], d["curve_target_loss"])}, mark=t, logy=True)  # fmt: skip
+    chapter = (
+        "**The chapter's code** (`DiffusionModel.forward`) computes `loss = F.mse_loss(self.model(x), x)`: it is "
+        "given the clean latent (no noise is ever added, t is unused) and asked for that same latent. Its best "
+        f"answer is the identity map, loss **{d['chapter_identity_loss']:.1f}**, and it learns nothing about noise: "
+        "left, its input; right, its target (the same picture). Ours gets z_t and must find ε."
+    )
+    return (image(d["zt_image"]), heatmap(d["eps"], factor=fac), heatmap(d["eps_hat"], factor=fac),
+            heatmap(d["diff"], factor=fac), image(d["x0_hat_image"]), curve, text,
+            heatmap(d["chapter_input"], factor=fac), heatmap(d["chapter_target"], factor=fac), chapter)  # fmt: skip
+
+
+def build(registry: ModelRegistry, ctx: Any) -> None:
+    pipe = registry.get(registry.default)
+    t = noise_slider(ctx.bindings, pipe.num_train_timesteps, 300, "learn-den-t")
+    with gr.Row():
+        zt = picture("z_t decoded (the UNet's input)", "learn-den-zt")
+        eps = picture("true noise ε", "learn-den-eps")
+        eps_hat = picture("predicted noise ε̂", "learn-den-epshat")
+        diff = picture("ε̂ − ε", "learn-den-diff")
+        x0 = picture("ẑ₀ decoded", "learn-den-x0")
+    text = gr.Markdown(elem_id="learn-den-text", latex_delimiters=ctx.latex)
+    curve = gr.Plot(label="loss over noise levels", elem_id="learn-den-plot")
+    with gr.Row():
+        ch_in = picture("chapter's code: input (clean z₀)", "learn-den-chapter-in")
+        ch_target = picture("chapter's code: target (the same z₀)", "learn-den-chapter-target")
+        ch_note = gr.Markdown(elem_id="learn-den-chapter")
+    gr.on([*ctx.opens("denoiser"), t.release, ctx.seed.submit, ctx.class_name.change,
+           *ctx.source_triggers], ctx.bind(denoiser_section),
+          [ctx.model, ctx.source, ctx.upload, t, ctx.seed, ctx.class_name],
+          [zt, eps, eps_hat, diff, x0, curve, text, ch_in, ch_target, ch_note], api_name="learn_denoiser",
+          trigger_mode="always_last")  # fmt: skip

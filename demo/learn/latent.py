@@ -1,0 +1,95 @@
+"""8. Why latent: the measured cost of one denoising step in the latent next to the same UNet design at pixel size;
+and a sample next to its nearest training images (from the small fixed subset in ``<model>/reference/``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from ldm_core import teaching
+from ldm_core.reference import REFERENCE_DIR, load_reference
+
+from ..common import class_label, resolve_seed, user_errors
+from ..registry import ModelRegistry
+from .cache import cached
+from .pictures import image, picture, strip
+
+COST_FILE = "step_cost.json"  # written by benchmarks/bench_latent_vs_pixel.py --write into <model>/reference/
+
+
+def cost_markdown(c: dict[str, Any], where: str) -> str:
+    """The table of ``teaching.step_cost``'s result, saying where it was measured."""
+    lat, pix = c["latent"], c["pixel"]
+    return (
+        f"One denoiser call (batch 1, no guidance), {where}; the pixel-space UNet is the same design (channels, "
+        "levels, attention) built for the image instead of the latent:\n\n"
+        "| | input | numbers | FLOPs | CPU ms |\n|---|---|---|---|---|\n"
+        f"| latent (this model) | {'×'.join(map(str, lat['shape']))} | {lat['numbers']} | {lat['flops'] / 1e6:.0f} M | "
+        f"{lat['ms']:.1f} |\n"
+        f"| pixel space | {'×'.join(map(str, pix['shape']))} | {pix['numbers']} | {pix['flops'] / 1e6:.0f} M | "
+        f"{pix['ms']:.1f} |\n"
+        f"| ratio | | {pix['numbers'] / lat['numbers']:.1f}× | **{c['flops_ratio']:.1f}×** | "
+        f"**{c['ms_ratio']:.1f}×** |\n\n"
+        "Sampling runs this call once per step (twice with guidance) and training once per example, so the "
+        'chapter\'s "faster training" claim is this ratio per step; the VAE is paid once per image (encode for '
+        "training, decode at the end). Small CPU models are partly bound by per-call overheads, so the ms ratio is "
+        "smaller than the FLOPs ratio. A pixel-space model trained with the same budget is not shipped yet."
+    )
+
+
+def cost_section(registry: ModelRegistry, model: str) -> str:
+    """-> markdown: the stored benchmark of this model (instant), or a measurement here if none is stored."""
+    path = Path(registry.folders[model]) / REFERENCE_DIR / COST_FILE
+    if path.is_file():
+        stored = json.loads(path.read_text())
+        return cost_markdown(stored["result"], f"measured by `{stored['command']}` ({stored['machine']})")
+    return measure_cost(registry, model)
+
+
+def measure_cost(registry: ModelRegistry, model: str) -> str:
+    """-> markdown: FLOPs and CPU ms of one denoiser call, latent vs pixel space, measured now (once per model)."""
+    pipe = registry.get(model)
+    c = cached((registry.folders[model], "cost"), lambda: teaching.step_cost(pipe))
+    return cost_markdown(c, "measured now on this server with `ldm_core.teaching.step_cost`")
+
+
+def neighbours_section(registry: ModelRegistry, model: str, class_name: str, seed: Any) -> tuple[Any, ...]:
+    """-> (a sample of the class, its 5 nearest training images of the stored subset, the note)."""
+    pipe = registry.get(model)
+    label, seed = class_label(pipe, class_name), resolve_seed(seed)
+    reference = cached((registry.folders[model], "reference"), lambda: load_reference(Path(registry.folders[model])))
+    if reference is None:
+        return None, None, f"{model} ships no reference set of training images (`python -m ldm_core.reference`)."
+    with user_errors():
+        sample = cached((registry.folders[model], "nn-sample", label, seed),
+                        lambda: np.asarray(pipe([label], num_inference_steps=20, seed=seed).images)[0])  # fmt: skip
+    nn = teaching.nearest_training_images(sample, reference["images"])
+    names = [pipe.class_names[int(reference["labels"][i])] for i in nn["indices"]]
+    dists = ", ".join(f"{d:.3f} ({c})" for d, c in zip(nn["distances"], names, strict=True))
+    note = (f"RMS pixel distance of the sample (20 DDIM steps, seed {seed}) to its 5 nearest of "
+            f"{len(reference['images'])} training images ({reference['per_class']} per class, a fixed subset of "
+            f"{reference['data']} stored with the model): {dists}. For scale, a training image's nearest other "
+            f"training image in the subset is at {nn['train_nn_median']:.3f} (median). A copy would be at about 0; "
+            "the full training set (not shipped) may hold closer images.")  # fmt: skip
+    return image(sample), strip(nn["images"]), note
+
+
+def build(registry: ModelRegistry, ctx: Any) -> None:
+    out = gr.Markdown(elem_id="learn-cost")
+    btn = gr.Button("Measure here now (a few seconds)", elem_id="learn-cost-run")
+    gr.on([*ctx.opens("latent"), ctx.model.change], ctx.bind(cost_section), [ctx.model], out, api_name="learn_cost",
+          trigger_mode="always_last")  # fmt: skip
+    btn.click(ctx.bind(measure_cost), [ctx.model], out, api_name="learn_cost_measure")
+    gr.Markdown("**Does the model copy its training images?** A sample of the lesson's class and seed, and the "
+                "nearest training images:")  # fmt: skip
+    with gr.Row():
+        sample = picture("a sample", "learn-nn-sample")
+        nearest = picture("its 5 nearest training images", "learn-nn-nearest")
+        note = gr.Markdown(elem_id="learn-nn-note")
+    gr.on([*ctx.opens("latent"), ctx.class_name.change, ctx.seed.submit], ctx.bind(neighbours_section),
+          [ctx.model, ctx.class_name, ctx.seed], [sample, nearest, note], api_name="learn_neighbours",
+          trigger_mode="always_last")  # fmt: skip

@@ -1,0 +1,100 @@
+"""1. The VAE: input, reconstruction, error map and PSNR, the latent channels, the compression, the chapter's two
+loss terms for this image, and a slider that moves one latent cell."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ldm_core import teaching
+
+from ..common import as_float, as_int, user_errors
+from ..registry import ModelRegistry
+from .cache import cached
+from .pictures import LATENT_LIM, factor_for, heatmap, image, picture, scale_note
+from .sources import source_image
+
+ERROR_LIM = 0.5  # error map from 0 (black) to 0.5 (yellow) of the [0, 1] pixel range
+
+
+def encoded(registry: ModelRegistry, model: str, source: str | None, upload: Any) -> dict[str, Any]:
+    """teaching.vae_view of the chosen image, cached per model and image."""
+    img, key = source_image(registry, model, source, upload)
+    pipe = registry.get(model)
+    with user_errors():
+        return cached((registry.folders[model], "vae", key), lambda: teaching.vae_view(pipe, img))
+
+
+def vae_section(registry: ModelRegistry, model: str, source: str | None, upload: Any) -> tuple[Any, ...]:
+    """-> (input, reconstruction, error map, latent channels, numbers as markdown)."""
+    v = encoded(registry, model, source, upload)
+    pipe = registry.get(model)
+    c, h, w = pipe.latent_shape
+    H, W, C = v["input"].shape
+    f = factor_for(pipe.image_size, h)
+    lo, hi = float(v["latent"].min()), float(v["latent"].max())
+    text = (
+        f"**PSNR {v['psnr_db']:.1f} dB** (reconstruction vs input; 30 dB and up look the same to the eye). "
+        f"Mean absolute error {v['error'].mean():.4f} of the pixel range; error map from 0 (black) to {ERROR_LIM:g} "
+        f"(yellow).\n\n"
+        f"**Compression:** {H}×{W}×{C} = **{v['num_pixels']} pixel values → {c}×{h}×{w} = {v['num_latent']} latent "
+        f"numbers** ({v['num_pixels'] / v['num_latent']:.1f}× fewer). The denoiser works on these "
+        f"{v['num_latent']} numbers only.\n\n"
+        f"**Latent channels** (z₀ = encoder mean × scaling factor {pipe.scaling_factor:.3f}): values from {lo:.2f} "
+        f"to {hi:.2f}; {scale_note()}.\n\n"
+        f"**The chapter's loss for this image**, $L = -E_{{z\\sim q(z|x)}}[\\log p(x|z)] + KL(q(z|x)\\,\\|\\,p(z))$:\n"
+        f"- reconstruction term (ldm_core: L1 per pixel, the negative log-likelihood of a Laplace decoder up to "
+        f"constants): **{v['l1']:.4f}**\n"
+        f"- KL term $KL(q(z|x)\\|N(0,I))$ summed over the {v['num_latent']} latent numbers: **{v['kl']:.1f} nats**\n"
+        f"- ldm_core trains on L1 + {v['kl_weight']:g} × KL / {v['num_pixels']} = **{v['loss']:.5f}** "
+        f"(`ldm_core.vae.vae_loss`): a tiny KL weight, as LDM's KL-f autoencoders, so the latent stays detailed."
+    )
+    return image(v["input"]), image(v["recon"]), heatmap(v["error"], ERROR_LIM, 1, "magma"), \
+        heatmap(v["latent"], LATENT_LIM, f), text  # fmt: skip
+
+
+def nudge(registry: ModelRegistry, model: str, source: str | None, upload: Any, channel: Any, row: Any, col: Any,
+          value: Any) -> tuple[Any, ...]:  # fmt: skip
+    """-> (decoded image with one latent cell set to ``value``, what changed, the note)."""
+    pipe = registry.get(model)
+    c, h, w = pipe.latent_shape
+    ch, r, k = as_int("channel", channel, 0, c - 1), as_int("row", row, 0, h - 1), as_int("column", col, 0, w - 1)
+    val = as_float("value", value, -6.0, 6.0)
+    v = encoded(registry, model, source, upload)
+    with user_errors():
+        n = teaching.nudge_cell(pipe, v["latent"], ch, r, k, val)
+    text = (f"cell (channel {ch}, row {r}, column {k}): {float(v['latent'][ch, r, k]):.2f} → {val:.2f}; "
+            f"largest pixel change {float(n['change'].max()):.3f}, pixels changed by more than 0.05: "
+            f"{int((n['change'] > 0.05).sum())} of {n['change'].size}")  # fmt: skip
+    return image(n["image"]), heatmap(n["change"], ERROR_LIM, 1, "magma"), text
+
+
+def build(registry: ModelRegistry, ctx: Any) -> None:
+    pipe = registry.get(registry.default)
+    c, h, w = pipe.latent_shape
+    with gr.Row():
+        inp = picture("input x", "learn-vae-input")
+        rec = picture("reconstruction D(E(x))", "learn-vae-recon")
+        err = picture("error |x − D(E(x))|", "learn-vae-error")
+        lat = picture("latent channels z₀ (blue −3 … red +3)", "learn-vae-latent")
+    numbers = gr.Markdown(elem_id="learn-vae-numbers", latex_delimiters=ctx.latex)
+    gr.Markdown("**Move one latent cell** and see which part of the image it controls:")
+    with gr.Row():
+        channel = ctx.bindings.add(gr.Slider(0, c - 1, value=0, step=1, label="channel", elem_id="learn-vae-ch"),
+                                   lambda p: {"maximum": p.latent_shape[0] - 1})  # fmt: skip
+        row = ctx.bindings.add(gr.Slider(0, h - 1, value=h // 2, step=1, label="row", elem_id="learn-vae-row"),
+                               lambda p: {"maximum": p.latent_shape[1] - 1})  # fmt: skip
+        col = ctx.bindings.add(gr.Slider(0, w - 1, value=w // 2, step=1, label="column", elem_id="learn-vae-col"),
+                               lambda p: {"maximum": p.latent_shape[2] - 1})  # fmt: skip
+        value = gr.Slider(-6.0, 6.0, value=3.0, step=0.1, label="new value", elem_id="learn-vae-value")
+    with gr.Row():
+        moved = picture("decoded with the cell moved", "learn-vae-moved")
+        change = picture("what changed", "learn-vae-change")
+        note = gr.Markdown(elem_id="learn-vae-note")
+    src = [ctx.model, ctx.source, ctx.upload]
+    gr.on([*ctx.opens("vae"), *ctx.source_triggers], ctx.bind(vae_section), src,
+          [inp, rec, err, lat, numbers], api_name="learn_vae", trigger_mode="always_last")  # fmt: skip
+    gr.on([*ctx.opens("vae"), *ctx.source_triggers, channel.release, row.release, col.release,
+           value.release], ctx.bind(nudge), [*src, channel, row, col, value], [moved, change, note],
+          api_name="learn_vae_nudge", trigger_mode="always_last")  # fmt: skip
