@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -19,16 +20,23 @@ SKIPPED_FOLDERS = ("classifiers",)  # evaluation classifiers, not diffusion mode
 BATCHER_KWARGS = {"window_s": 0.03, "max_rows": 64, "max_queued_rows": 1024}
 
 
+def menu_order(folder: Path) -> int:
+    """A model's ``menu_order`` in its config.json (default 0; unreadable configs too: loading reports them)."""
+    try:
+        return int(json.loads((folder / "config.json").read_text()).get("menu_order", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
+
+
 def find_model_dirs(root: str | os.PathLike = "checkpoints") -> list[str]:
-    """Every folder under ``root`` that holds a whole model (config.json + vae/unet safetensors), sorted by name."""
+    """Every folder under ``root`` that holds a whole model (config.json + vae/unet safetensors), sorted by their
+    ``menu_order`` (the first is the app's default model), then by name."""
     root = Path(root)
     if not root.is_dir():
         return []
-    return [
-        str(d)
-        for d in sorted(root.iterdir())
-        if d.is_dir() and d.name not in SKIPPED_FOLDERS and all((d / f).is_file() for f in REQUIRED_FILES)
-    ]
+    found = [d for d in root.iterdir()
+             if d.is_dir() and d.name not in SKIPPED_FOLDERS and all((d / f).is_file() for f in REQUIRED_FILES)]  # fmt: skip
+    return [str(d) for d in sorted(found, key=lambda d: (menu_order(d), d.name))]
 
 
 class ModelRegistry:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -43,6 +44,13 @@ def test_find_model_dirs_skips_classifiers_and_incomplete(app_model_dirs, tmp_pa
     found = find_model_dirs(str(app_model_dirs[0]).rsplit("/", 1)[0])
     assert [p.rsplit("/", 1)[1] for p in found] == ["clothes", "digits", "mnist"]  # classifiers/ left out
     assert find_model_dirs(tmp_path / "nowhere") == []
+    import shutil
+
+    for name, order in (("b-first", -1), ("a-later", 1), ("c", 0)):
+        shutil.copytree(app_model_dirs[1], root / name)
+        config = json.loads((root / name / "config.json").read_text())
+        (root / name / "config.json").write_text(json.dumps({**config, "menu_order": order}))
+    assert [p.rsplit("/", 1)[1] for p in find_model_dirs(root)] == ["b-first", "c", "a-later"]  # menu_order, name
 
 
 def test_registry_loads_each_model_once_by_display_name(app):  # noqa: F811
