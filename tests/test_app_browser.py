@@ -99,6 +99,7 @@ def test_every_tab_offline(page, app) -> None:  # noqa: F811
     # the 1,000 steps are done, and the page is ready for the next run (Gradio's cancel returns once the handler
     # has been closed; a click before that is dropped by the page, as for any event still running)
     _set_number(pg, "gen-steps", 1000)
+    _set_number(pg, "gen-batch", 16)  # 16 images x 1,000 steps: seconds of sampling, so Stop lands before the end
     pg.click("#gen-run")
     pg.wait_for_selector("#gen-preview img", timeout=60_000)
     batcher = app.registry.batcher
@@ -114,6 +115,7 @@ def test_every_tab_offline(page, app) -> None:  # noqa: F811
 
     # Generate: a batch of 4 at 25 steps, then the grid and the gallery; the model picker changes the classes
     _set_number(pg, "gen-steps", 25)
+    _set_number(pg, "gen-batch", 4)
     _set_number(pg, "gen-seed", 7)
     pg.click("#gen-run")
     _wait_image(pg, "#gen-result")
