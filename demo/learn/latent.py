@@ -14,6 +14,7 @@ from ldm_core import teaching
 from ldm_core.reference import REFERENCE_DIR, load_reference
 
 from ..common import class_label, resolve_seed, user_errors
+from ..i18n import t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import image, picture, strip
@@ -80,15 +81,14 @@ def neighbours_section(registry: ModelRegistry, model: str, class_name: str, see
 
 def build(registry: ModelRegistry, ctx: Any) -> None:
     out = gr.Markdown(elem_id="learn-cost")
-    btn = gr.Button("Measure here now (a few seconds)", elem_id="learn-cost-run")
+    btn = gr.Button(t("lat.measure"), elem_id="learn-cost-run")
     gr.on([*ctx.opens("latent"), ctx.model.change], ctx.bind(cost_section), [ctx.model], out, api_name="learn_cost",
           trigger_mode="always_last")  # fmt: skip
     btn.click(ctx.bind(measure_cost), [ctx.model], out, api_name="learn_cost_measure")
-    gr.Markdown("**Does the model copy its training images?** A sample of the lesson's class and seed, and the "
-                "nearest training images:")  # fmt: skip
+    gr.Markdown(t("lat.copy"))
     with gr.Row():
-        sample = picture("a sample", "learn-nn-sample")
-        nearest = picture("its 5 nearest training images", "learn-nn-nearest")
+        sample = picture(t("lat.sample"), "learn-nn-sample")
+        nearest = picture(t("lat.nearest"), "learn-nn-nearest")
         note = gr.Markdown(elem_id="learn-nn-note")
     gr.on([*ctx.opens("latent"), ctx.class_name.change, ctx.seed.submit], ctx.bind(neighbours_section),
           [ctx.model, ctx.class_name, ctx.seed], [sample, nearest, note], api_name="learn_neighbours",
