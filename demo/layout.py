@@ -8,7 +8,7 @@ import gradio as gr
 
 from ldm_core import LatentDiffusionPipeline
 
-from . import edit, generate, inpaint, interpolate, learn
+from . import edit, generate, inpaint, interpolate, learn, lesson
 from .components import check_inputs
 from .i18n import I18N, t
 from .registry import ModelRegistry
@@ -40,7 +40,7 @@ def build_demo(model_dirs: list[str | os.PathLike]) -> gr.Blocks:
         if not len(registry):
             _message_page(model_dirs, registry.errors)
         else:
-            demo.bindings = _workbench(registry)  # for tests: the model-dependent widgets and their updates
+            demo.bindings = _workbench(demo, registry)  # for tests: the model-dependent widgets and their updates
     check_inputs(demo)  # a bad number or upload gets a message that says what is allowed
     demo.registry = registry  # for tests and scripts: the loaded pipelines
     return demo.queue(**QUEUE_KWARGS)
@@ -68,7 +68,7 @@ def model_note(pipe: LatentDiffusionPipeline) -> str:
     return f"{note}\n\n{attribution}" if attribution else note
 
 
-def _workbench(registry: ModelRegistry) -> ModelBindings:
+def _workbench(demo: gr.Blocks, registry: ModelRegistry) -> ModelBindings:
     bindings = ModelBindings()
     with gr.Row(equal_height=True):
         gr.Markdown(t("app.intro"))
@@ -76,7 +76,8 @@ def _workbench(registry: ModelRegistry) -> ModelBindings:
                             min_width=220)  # fmt: skip
     bindings.add(gr.Markdown(model_note(registry.get(registry.default)), elem_id="model-note"),
                  lambda p: {"value": model_note(p)})  # fmt: skip
-    with gr.Tabs():
+    panel = lesson.build_panel(bindings)  # above the tabs: the step stays in view while its tab opens below
+    with gr.Tabs(elem_id="tabs") as tabs:
         with gr.Tab(t("tab.generate"), id="generate"):
             generate.build(registry, model, bindings)
         with gr.Tab(t("tab.interpolate"), id="interpolate"):
@@ -86,6 +87,7 @@ def _workbench(registry: ModelRegistry) -> ModelBindings:
         with gr.Tab(t("tab.inpaint"), id="inpaint"):
             inpaint.build(registry, model, bindings)
         with gr.Tab(t("tab.learn"), id="learn") as learn_tab:
-            learn.build(registry, model, bindings, tab=learn_tab)
+            accordions = learn.build(registry, model, bindings, tab=learn_tab)
     bindings.wire(model, registry)
+    lesson.wire(panel, demo, registry, model, tabs, bindings, accordions)
     return bindings

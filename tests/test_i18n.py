@@ -107,7 +107,7 @@ def test_tabs_and_accordions_are_translated(app):  # noqa: F811
     assert [english(t.label) for t in tabs] == ["Generate", "Interpolate", "Edit", "Inpaint", "Learn"]
     assert [text(t.label.key, "zh") for t in tabs] == ["生成", "插值", "编辑", "局部重绘", "学习"]
     accordions = [b for b in app.blocks.values() if isinstance(b, gr.Accordion)]
-    assert len(accordions) >= 10 and all(isinstance(a.label, I18nData) for a in accordions)
+    assert len(accordions) >= 11 and all(isinstance(a.label, I18nData) for a in accordions)  # the lesson's too
 
 
 def test_launch_gets_the_translations_and_the_page_config_carries_them(app):  # noqa: F811

@@ -61,7 +61,10 @@ def _warm_up() -> None:
     import matplotlib.figure  # noqa: F401  (about 1 s the first time: paid at start, not by the first plot)
 
 
-def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings, tab: gr.Tab | None = None) -> None:
+def build(
+    registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings, tab: gr.Tab | None = None
+) -> dict[str, gr.Accordion]:
+    """The tab's widgets and events; returns the sections' accordions by key (opening one computes it)."""
     threading.Thread(target=_warm_up, name="learn-warm-up", daemon=True).start()
     pipe = registry.get(registry.default)
     gr.Markdown(t("learn.intro"))
@@ -96,3 +99,4 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings, 
     for key, buttons in ctx.openers.items():
         for b in buttons:
             b.click(lambda: gr.Accordion(open=True), None, ctx.accordions[key], api_visibility="private", queue=False)
+    return ctx.accordions

@@ -14,11 +14,12 @@ from ldm_core import make_timesteps, teaching
 from ldm_core.classifier import load_classifier
 from ldm_core.reference import REFERENCE_DIR, load_reference
 
-from ..common import as_int, class_label, resolve_seed, sampler_settings, user_errors
+from ..common import as_int, resolve_seed, sampler_settings, user_errors
 from ..i18n import t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import image, picture
+from .sources import learn_class
 
 SAMPLERS = (teaching.CHAPTER_OWN_NET, teaching.CHAPTER, "ddpm", "ddim")
 NAMES = {teaching.CHAPTER_OWN_NET: "chapter's rule + chapter's network (ẑ = z)",
@@ -32,7 +33,7 @@ def chapter_section(registry: ModelRegistry, model: str, class_name: str, seed: 
                     guidance: Any) -> tuple[Any, ...]:  # fmt: skip
     """-> (the image of each of SAMPLERS, the note with the coefficients of the first step and stored numbers)."""
     pipe = registry.get(model)
-    label = class_label(pipe, class_name)
+    label = learn_class(registry, pipe, class_name)
     settings = sampler_settings(pipe, steps, guidance, "ddim")
     seed = resolve_seed(seed)
     n, g = settings["num_inference_steps"], settings["guidance_scale"]

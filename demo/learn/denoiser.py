@@ -8,12 +8,12 @@ import gradio as gr
 
 from ldm_core import teaching
 
-from ..common import as_int, class_label, resolve_seed, user_errors
+from ..common import as_int, resolve_seed, user_errors
 from ..i18n import t as tr
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import NOISE_AXIS, curve_figure, factor_for, heatmap, image, noise_slider, picture, scale_note
-from .sources import source_image
+from .sources import learn_class, source_image
 
 
 def denoiser_section(registry: ModelRegistry, model: str, source: str | None, upload: Any, t: Any, seed: Any,
@@ -22,7 +22,7 @@ def denoiser_section(registry: ModelRegistry, model: str, source: str | None, up
     target, chapter note)."""
     pipe = registry.get(model)
     t = as_int("timestep", t, 0, pipe.num_train_timesteps - 1)
-    seed, label = resolve_seed(seed), class_label(pipe, class_name)
+    seed, label = resolve_seed(seed), learn_class(registry, pipe, class_name)
     img, key = source_image(registry, model, source, upload)
     with user_errors():
         d = cached(

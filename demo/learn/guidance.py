@@ -9,12 +9,13 @@ import gradio as gr
 
 from ldm_core import teaching
 
-from ..common import as_int, class_label, resolve_seed, user_errors
+from ..common import as_int, resolve_seed, user_errors
 from ..i18n import t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import factor_for, heatmap, picture, scale_note, strip
 from .reverse import film
+from .sources import learn_class
 
 
 def guidance_section(registry: ModelRegistry, model: str, class_name: str, seed: Any, steps: Any,
@@ -24,7 +25,7 @@ def guidance_section(registry: ModelRegistry, model: str, class_name: str, seed:
     The row is cached per model, class, seed and steps; the step's x_t comes from the cached DDIM film at the
     model's default guidance, so moving the step slider runs two denoiser calls only."""
     pipe = registry.get(model)
-    label = class_label(pipe, class_name)
+    label = learn_class(registry, pipe, class_name)
     seed = resolve_seed(seed)
     n = as_int("steps", steps, 2, 100)
     i = as_int("step", step, 1, n) - 1

@@ -13,11 +13,12 @@ import numpy as np
 from ldm_core import teaching
 from ldm_core.reference import REFERENCE_DIR, load_reference
 
-from ..common import class_label, resolve_seed, user_errors
+from ..common import resolve_seed, user_errors
 from ..i18n import t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import image, picture, strip
+from .sources import learn_class
 
 COST_FILE = "step_cost.json"  # written by benchmarks/bench_latent_vs_pixel.py --write into <model>/reference/
 
@@ -61,7 +62,7 @@ def measure_cost(registry: ModelRegistry, model: str) -> str:
 def neighbours_section(registry: ModelRegistry, model: str, class_name: str, seed: Any) -> tuple[Any, ...]:
     """-> (a sample of the class, its 5 nearest training images of the stored subset, the note)."""
     pipe = registry.get(model)
-    label, seed = class_label(pipe, class_name), resolve_seed(seed)
+    label, seed = learn_class(registry, pipe, class_name), resolve_seed(seed)
     reference = cached((registry.folders[model], "reference"), lambda: load_reference(Path(registry.folders[model])))
     if reference is None:
         return None, None, f"{model} ships no reference set of training images (`python -m ldm_core.reference`)."

@@ -13,11 +13,12 @@ import numpy as np
 
 from ldm_core import teaching
 
-from ..common import as_int, class_label, resolve_seed, sampler_settings, user_errors
+from ..common import as_int, resolve_seed, sampler_settings, user_errors
 from ..i18n import t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import factor_for, heatmap, image, picture, scale_note
+from .sources import learn_class
 
 PLAY_DELAY_S = 0.25  # between frames when playing
 
@@ -26,7 +27,7 @@ def film(registry: ModelRegistry, model: str, class_name: str, seed: Any, steps:
          guidance: Any) -> dict[str, Any]:  # fmt: skip
     """teaching.reverse_film, cached per model, class, seed and sampler settings."""
     pipe = registry.get(model)
-    label = class_label(pipe, class_name)
+    label = learn_class(registry, pipe, class_name)
     settings = sampler_settings(pipe, steps, guidance, sampler)
     seed = resolve_seed(seed)
     key = (registry.folders[model], "film", label, seed, *settings.values())
