@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import gradio as gr
 from PIL import Image, UnidentifiedImageError
 
+from .i18n import english
+
 ALLOWED = "a PNG, JPEG, WEBP, BMP or GIF image"
 UNREADABLE = (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError)
 C = TypeVar("C", gr.Image, gr.ImageEditor)
@@ -62,7 +64,7 @@ def checked_number(component: N) -> N:
         if isinstance(payload, bool) or not isinstance(payload, (int, float)) or not math.isfinite(payload):
             lo, hi = component.minimum, component.maximum
             bounds = f" from {lo:g} to {hi:g}" if lo is not None and hi is not None else ""
-            raise gr.Error(f"{component.label or 'a number'} must be a number{bounds}, got {_short(payload)}")
+            raise gr.Error(f"{english(component.label or 'a number')} must be a number{bounds}, got {_short(payload)}")
         return preprocess(payload)
 
     component.preprocess = checked

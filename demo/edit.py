@@ -21,11 +21,12 @@ from .common import (
     to_images,
     user_errors,
 )
+from .i18n import t
 from .registry import ModelRegistry
 from .streaming import run_with_progress
 from .widgets import BRUSH_COLOURS, CANVAS, ModelBindings, class_picker, image_editor, sampler_controls, seed_box
 
-METHODS = {"SDEdit (fresh noise)": "sdedit", "DDIM inversion, then regenerate": "inversion"}
+METHODS = {"SDEdit (fresh noise)": "sdedit", "DDIM inversion, then regenerate": "inversion"}  # the API's values
 
 
 def steps_to_run(steps: float, strength: float) -> str:
@@ -73,35 +74,29 @@ def edit(
 
 def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) -> None:
     pipe = registry.get(registry.default)
-    gr.Markdown(
-        "Upload or draw an image (white on black suits the digit and clothing models, colour on white the emoji "
-        "model; recolour a picture by painting over it), or pick an example. "
-        "**Strength** says how far into the noise the image goes before the model denoises it towards the "
-        "target class: low keeps the picture, 1.0 starts from pure noise. **SDEdit** adds fresh noise; "
-        "**DDIM inversion** runs the sampler backwards to find the noise that makes this image, which keeps "
-        "more of its layout."
-    )
+    gr.Markdown(t("edit.intro"))
     with gr.Row():
         with gr.Column(scale=2):
             image = image_editor(
-                "edit-image", "Image (upload, or draw: white on black for digits and clothes, colours for emoji)",
+                "edit-image", t("edit.image"),
                 gr.Brush(colors=BRUSH_COLOURS, default_size=18, color_mode="defaults"),
                 value=Image.new("RGB", CANVAS, "black"),  # a black sheet to draw on in white, as MNIST digits are
             )  # fmt: skip
         with gr.Column(scale=2):
-            class_name = class_picker(bindings, pipe, "edit-class", "Target class")
-            strength = gr.Slider(0.01, 1.0, value=0.6, step=0.01, label="Strength", elem_id="edit-strength")
+            class_name = class_picker(bindings, pipe, "edit-class", t("edit.class"))
+            strength = gr.Slider(0.01, 1.0, value=0.6, step=0.01, label=t("edit.strength"), elem_id="edit-strength")
             steps_note = gr.Markdown(steps_to_run(25, 0.6), elem_id="edit-steps-run")
-            method = gr.Radio(list(METHODS), value=next(iter(METHODS)), label="Method", elem_id="edit-method")
+            method = gr.Radio([(t(f"edit.method.{v}"), k) for k, v in METHODS.items()], value=next(iter(METHODS)),
+                              label=t("edit.method"), elem_id="edit-method")  # fmt: skip
             controls = sampler_controls(bindings, pipe, "edit")
             seed = seed_box("edit-seed")
-            run_btn = gr.Button("Edit", variant="primary", elem_id="edit-run")
+            run_btn = gr.Button(t("edit.run"), variant="primary", elem_id="edit-run")
         with gr.Column(scale=2):
-            seen = gr.Image(label="Input as the model sees it", type="pil", format="png", interactive=False,
+            seen = gr.Image(label=t("edit.input"), type="pil", format="png", interactive=False,
                             elem_id="edit-input", elem_classes="pixelated", height=160)  # fmt: skip
-            result = gr.Image(label="Edited", type="pil", format="png", interactive=False, elem_id="edit-result",
+            result = gr.Image(label=t("edit.result"), type="pil", format="png", interactive=False, elem_id="edit-result",
                               elem_classes="pixelated", height=220)  # fmt: skip
-            info = gr.Markdown(label="Settings", elem_id="edit-info")
+            info = gr.Markdown(label=t("w.settings"), elem_id="edit-info")
     for trigger in (strength.change, controls.steps.change):
         trigger(steps_to_run, [controls.steps, strength], steps_note, api_visibility="private", queue=False,
                 show_progress="hidden")  # fmt: skip

@@ -22,9 +22,10 @@ from .common import (
     to_images,
     user_errors,
 )
+from .i18n import t
 from .registry import ModelRegistry
 from .streaming import Step, stream
-from .widgets import ModelBindings, class_picker, sampler_controls, seed_box, unconditional_note
+from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
 
 
 def generate(
@@ -68,27 +69,23 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
     last_seed = gr.State(None)
     with gr.Row():
         with gr.Column(scale=2):
-            gr.Markdown(
-                "Pick a class and press **Generate**. The sampler starts from pure noise in the latent space and "
-                "denoises it step by step; the preview shows the model's current guess of the clean image "
-                f"(the predicted x̂₀, decoded by the VAE). {unconditional_note()}"
-            )
+            gr.Markdown(t("gen.intro"))
             class_name = class_picker(bindings, pipe, "gen-class")
             controls = sampler_controls(bindings, pipe, "gen")
             seed = seed_box("gen-seed", last=last_seed)
-            batch = gr.Slider(1, MAX_BATCH, value=4, step=1, label="Batch size", elem_id="gen-batch")
+            batch = gr.Slider(1, MAX_BATCH, value=4, step=1, label=t("gen.batch"), elem_id="gen-batch")
             with gr.Row():
-                run_btn = gr.Button("Generate", variant="primary", elem_id="gen-run")
-                stop_btn = gr.Button("Stop", variant="stop", elem_id="gen-stop")
+                run_btn = gr.Button(t("gen.run"), variant="primary", elem_id="gen-run")
+                stop_btn = gr.Button(t("gen.stop"), variant="stop", elem_id="gen-stop")
         with gr.Column(scale=3):
             with gr.Row():
-                preview = gr.Image(label="Live preview: predicted x̂₀", type="pil", format="png", interactive=False,
+                preview = gr.Image(label=t("gen.preview"), type="pil", format="png", interactive=False,
                                    elem_id="gen-preview", elem_classes="pixelated", height=260)  # fmt: skip
-                grid = gr.Image(label="Result", type="pil", format="png", interactive=False, elem_id="gen-result",
+                grid = gr.Image(label=t("gen.result"), type="pil", format="png", interactive=False, elem_id="gen-result",
                                 elem_classes="pixelated", height=260)  # fmt: skip
-            gallery = gr.Gallery(label="Images (each PNG carries its settings)", format="png", columns=8, object_fit="contain",
+            gallery = gr.Gallery(label=t("gen.gallery"), format="png", columns=8, object_fit="contain",
                                  height=220, elem_id="gen-gallery", elem_classes="pixelated")  # fmt: skip
-            info = gr.Markdown(label="Settings", elem_id="gen-info")
+            info = gr.Markdown(label=t("w.settings"), elem_id="gen-info")
     event = run_btn.click(
         partial(generate, registry), [model, class_name, *controls.inputs, seed, batch],
         [preview, grid, gallery, info, last_seed], api_name="generate",

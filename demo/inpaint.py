@@ -23,11 +23,12 @@ from .common import (
     upscale,
     user_errors,
 )
+from .i18n import t
 from .registry import ModelRegistry
 from .streaming import run_with_progress
 from .widgets import ModelBindings, class_picker, image_editor, sampler_controls, seed_box
 
-METHODS = {"Latent blending": "blend", "RePaint resampling": "repaint"}
+METHODS = {"Latent blending": "blend", "RePaint resampling": "repaint"}  # the API's values -> the pipeline's
 
 
 def inpaint(
@@ -87,36 +88,31 @@ def mask_overlay(image: np.ndarray, latent_mask: np.ndarray) -> np.ndarray:
 
 def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) -> None:
     pipe = registry.get(registry.default)
-    gr.Markdown(
-        "Upload an image (or pick an example), then **paint over the part to repaint**: the brush layer is the "
-        "mask. The model works on the small latent, so the mask is taken to latent resolution: a latent cell is "
-        "repainted if any pixel in it is painted (shown on the right). **Latent blending** puts the known part "
-        "back, noised to the current level, after every step; **RePaint** also jumps back up in noise and "
-        "resamples, so the new part fits the old better (slower: jump count × more steps)."
-    )
+    gr.Markdown(t("inpaint.intro"))
     with gr.Row():
         with gr.Column(scale=2):
             image = image_editor(
                 "inpaint-image",
-                "Image; paint the mask over it",
+                t("inpaint.image"),
                 gr.Brush(colors=["#ff2a6d"], default_size=24, color_mode="fixed"),
             )
         with gr.Column(scale=2):
-            class_name = class_picker(bindings, pipe, "inpaint-class", "Class to paint")
-            method = gr.Radio(list(METHODS), value=next(iter(METHODS)), label="Method", elem_id="inpaint-method")
-            blur = gr.Slider(0, 16, value=2, step=1, label="Mask blur (pixels)", elem_id="inpaint-blur")
+            class_name = class_picker(bindings, pipe, "inpaint-class", t("inpaint.class"))
+            method = gr.Radio([(t(f"inpaint.method.{v}"), k) for k, v in METHODS.items()], value=next(iter(METHODS)),
+                              label=t("inpaint.method"), elem_id="inpaint-method")  # fmt: skip
+            blur = gr.Slider(0, 16, value=2, step=1, label=t("inpaint.blur"), elem_id="inpaint-blur")
             with gr.Row():
-                jump_length = gr.Slider(1, 50, value=5, step=1, label="RePaint jump length", elem_id="inpaint-jump")
-                jump_n = gr.Slider(1, 20, value=3, step=1, label="RePaint jump count", elem_id="inpaint-jump-n")
+                jump_length = gr.Slider(1, 50, value=5, step=1, label=t("inpaint.jump"), elem_id="inpaint-jump")
+                jump_n = gr.Slider(1, 20, value=3, step=1, label=t("inpaint.jump_n"), elem_id="inpaint-jump-n")
             controls = sampler_controls(bindings, pipe, "inpaint")
             seed = seed_box("inpaint-seed")
-            run_btn = gr.Button("Inpaint", variant="primary", elem_id="inpaint-run")
+            run_btn = gr.Button(t("inpaint.run"), variant="primary", elem_id="inpaint-run")
         with gr.Column(scale=2):
-            result = gr.Image(label="Inpainted", type="pil", format="png", interactive=False,
+            result = gr.Image(label=t("inpaint.result"), type="pil", format="png", interactive=False,
                               elem_id="inpaint-result", elem_classes="pixelated", height=220)  # fmt: skip
-            mask_view = gr.Image(label="Mask at latent resolution (red cells are repainted)", type="pil", format="png",
+            mask_view = gr.Image(label=t("inpaint.mask"), type="pil", format="png",
                                  interactive=False, elem_id="inpaint-mask", elem_classes="pixelated", height=160)  # fmt: skip
-            info = gr.Markdown(label="Settings", elem_id="inpaint-info")
+            info = gr.Markdown(label=t("w.settings"), elem_id="inpaint-info")
     run_btn.click(
         partial(inpaint, registry),
         [model, image, class_name, method, blur, jump_length, jump_n, *controls.inputs, seed],

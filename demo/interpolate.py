@@ -22,6 +22,7 @@ from .common import (
     to_images,
     user_errors,
 )
+from .i18n import t
 from .registry import ModelRegistry
 from .streaming import run_with_progress
 from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
@@ -133,33 +134,34 @@ def variation(
 
 def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) -> None:
     pipe = registry.get(registry.default)
-    gr.Markdown(
-        "Two seeds give two noise latents x_T. Walking between them (**slerp** keeps the walk on the sphere where "
-        "Gaussian noise lives; **lerp** cuts through the middle, where noise is too quiet) and denoising each "
-        "point shows how smoothly the model maps noise to images. A second class mixes the class embeddings too."
-    )
+    gr.Markdown(t("interp.intro"))
     with gr.Row():
         with gr.Column(scale=2):
             with gr.Row():
-                class_a = class_picker(bindings, pipe, "interp-class", "Class A")
-                class_b = class_picker(bindings, pipe, "interp-class-b", "Class B", extra=(SAME_CLASS,),
+                class_a = class_picker(bindings, pipe, "interp-class", t("interp.class_a"))
+                class_b = class_picker(bindings, pipe, "interp-class-b", t("interp.class_b"),
+                                       extra=((t("interp.same_class"), SAME_CLASS),),
                                        value=SAME_CLASS)  # fmt: skip
             with gr.Row():
-                seed_a = gr.Number(0, label="Seed A", precision=0, minimum=0, maximum=MAX_SEED, elem_id="interp-seed-a")
-                seed_b = gr.Number(1, label="Seed B", precision=0, minimum=0, maximum=MAX_SEED, elem_id="interp-seed-b")
+                seed_a = gr.Number(
+                    0, label=t("interp.seed_a"), precision=0, minimum=0, maximum=MAX_SEED, elem_id="interp-seed-a"
+                )
+                seed_b = gr.Number(
+                    1, label=t("interp.seed_b"), precision=0, minimum=0, maximum=MAX_SEED, elem_id="interp-seed-b"
+                )
             with gr.Row():
-                method = gr.Radio(METHODS, value="slerp", label="Path", elem_id="interp-method")
-                frames = gr.Slider(2, MAX_FRAMES, value=8, step=1, label="Frames", elem_id="interp-frames")
+                method = gr.Radio(METHODS, value="slerp", label=t("interp.path"), elem_id="interp-method")
+                frames = gr.Slider(2, MAX_FRAMES, value=8, step=1, label=t("interp.frames"), elem_id="interp-frames")
             controls = sampler_controls(bindings, pipe, "interp", steps=20)
-            run_btn = gr.Button("Interpolate", variant="primary", elem_id="interp-run")
+            run_btn = gr.Button(t("interp.run"), variant="primary", elem_id="interp-run")
         with gr.Column(scale=3):
-            position = gr.Slider(0.0, 1.0, value=0.5, step=0.01, label="Position between A (0) and B (1)",
+            position = gr.Slider(0.0, 1.0, value=0.5, step=0.01, label=t("interp.position"),
                                  elem_id="interp-position")  # fmt: skip
-            single = gr.Image(label="Image at this position", type="pil", format="png", interactive=False,
+            single = gr.Image(label=t("interp.image"), type="pil", format="png", interactive=False,
                               elem_id="interp-image", elem_classes="pixelated", height=200)  # fmt: skip
-            strip = gr.Image(label="Frames from A to B", type="pil", format="png", interactive=False,
+            strip = gr.Image(label=t("interp.strip"), type="pil", format="png", interactive=False,
                              elem_id="interp-strip", elem_classes="pixelated", height=140)  # fmt: skip
-            info = gr.Markdown(label="Settings", elem_id="interp-info")
+            info = gr.Markdown(label=t("w.settings"), elem_id="interp-info")
     path = [model, class_a, class_b, seed_a, seed_b, method]
     steps_in = controls.inputs  # steps, guidance, sampler, eta
     run_btn.click(partial(interpolate, registry), [*path, frames, position, *steps_in], [single, strip, info],
@@ -167,22 +169,19 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
     position.release(partial(interpolate_at, registry), [*path, position, *steps_in], [single, info],
                      api_name="interpolate_at", api_visibility="undocumented", trigger_mode="always_last")  # fmt: skip
 
-    with gr.Accordion("Variations (Automatic1111's variation seed)", open=False):
-        gr.Markdown(
-            "Keep the seed, pull its noise towards a second **variation seed** by a **strength** in [0, 1]: "
-            "small strengths give small changes of the same image."
-        )
+    with gr.Accordion(t("var.title"), open=False):
+        gr.Markdown(t("var.intro"))
         with gr.Row():
             with gr.Column(scale=2):
                 v_class = class_picker(bindings, pipe, "var-class")
                 v_seed = seed_box("var-seed", value=42)
-                v_vseed = seed_box("var-variation-seed", label="Variation seed", value=7)
-                v_strength = gr.Slider(0.0, 1.0, value=0.2, step=0.01, label="Variation strength",
+                v_vseed = seed_box("var-variation-seed", label=t("var.seed"), value=7)
+                v_strength = gr.Slider(0.0, 1.0, value=0.2, step=0.01, label=t("var.strength"),
                                        elem_id="var-strength")  # fmt: skip
-                v_run = gr.Button("Make variation", variant="primary", elem_id="var-run")
+                v_run = gr.Button(t("var.run"), variant="primary", elem_id="var-run")
             with gr.Column(scale=3):
-                v_image = gr.Image(label="Variation", type="pil", format="png", interactive=False,
+                v_image = gr.Image(label=t("var.image"), type="pil", format="png", interactive=False,
                                    elem_id="var-image", elem_classes="pixelated", height=200)  # fmt: skip
-                v_info = gr.Markdown(label="Settings", elem_id="var-info")
+                v_info = gr.Markdown(label=t("w.settings"), elem_id="var-info")
     v_run.click(partial(variation, registry), [model, v_class, v_seed, v_vseed, v_strength, *controls.inputs],
                 [v_image, v_info], api_name="variation")  # fmt: skip

@@ -8,8 +8,9 @@ import gradio as gr
 
 from ldm_core import LatentDiffusionPipeline
 
-from . import edit, generate, inpaint, interpolate, learn
+from . import edit, generate, inpaint, interpolate, learn, lesson
 from .components import check_inputs
+from .i18n import I18N, t
 from .registry import ModelRegistry
 from .widgets import ModelBindings
 
@@ -22,7 +23,7 @@ CSS = """
 THEME = gr.themes.Soft()  # built in: its fonts ship with gradio, so the page needs no font CDN
 # max_threads: each request waiting in the batcher holds a worker thread, so a class needs more than Gradio's 40.
 LAUNCH_KWARGS = {"theme": THEME, "css": CSS, "max_file_size": "5mb", "ssr_mode": False, "footer_links": ["api"],
-                 "max_threads": 300}  # fmt: skip
+                 "max_threads": 300, "i18n": I18N}  # fmt: skip
 # Up to 128 requests run at once (their sampling is merged by the registry's batcher, which bounds the images in
 # memory); up to 512 more wait in Gradio's queue, so a class of 50 is never refused.
 QUEUE_KWARGS = {"default_concurrency_limit": 128, "max_size": 512}
@@ -39,7 +40,7 @@ def build_demo(model_dirs: list[str | os.PathLike]) -> gr.Blocks:
         if not len(registry):
             _message_page(model_dirs, registry.errors)
         else:
-            _workbench(registry)
+            demo.bindings = _workbench(demo, registry)  # for tests: the model-dependent widgets and their updates
     check_inputs(demo)  # a bad number or upload gets a message that says what is allowed
     demo.registry = registry  # for tests and scripts: the loaded pipelines
     return demo.queue(**QUEUE_KWARGS)
@@ -67,26 +68,26 @@ def model_note(pipe: LatentDiffusionPipeline) -> str:
     return f"{note}\n\n{attribution}" if attribution else note
 
 
-def _workbench(registry: ModelRegistry) -> None:
+def _workbench(demo: gr.Blocks, registry: ModelRegistry) -> ModelBindings:
     bindings = ModelBindings()
     with gr.Row(equal_height=True):
-        gr.Markdown(
-            f"# {TITLE}\nA latent diffusion model, step by step: **VAE** (image ↔ small latent) → **noise schedule** "
-            "→ **denoiser** (a class-conditional UNet) → **sampler**."
-        )
-        model = gr.Dropdown(registry.names, value=registry.default, label="Model", elem_id="model", scale=0,
+        gr.Markdown(t("app.intro"))
+        model = gr.Dropdown(registry.names, value=registry.default, label=t("app.model"), elem_id="model", scale=0,
                             min_width=220)  # fmt: skip
     bindings.add(gr.Markdown(model_note(registry.get(registry.default)), elem_id="model-note"),
                  lambda p: {"value": model_note(p)})  # fmt: skip
-    with gr.Tabs():
-        with gr.Tab("Generate", id="generate"):
+    panel = lesson.build_panel(bindings)  # above the tabs: the step stays in view while its tab opens below
+    with gr.Tabs(elem_id="tabs") as tabs:
+        with gr.Tab(t("tab.generate"), id="generate"):
             generate.build(registry, model, bindings)
-        with gr.Tab("Interpolate", id="interpolate"):
+        with gr.Tab(t("tab.interpolate"), id="interpolate"):
             interpolate.build(registry, model, bindings)
-        with gr.Tab("Edit", id="edit"):
+        with gr.Tab(t("tab.edit"), id="edit"):
             edit.build(registry, model, bindings)
-        with gr.Tab("Inpaint", id="inpaint"):
+        with gr.Tab(t("tab.inpaint"), id="inpaint"):
             inpaint.build(registry, model, bindings)
-        with gr.Tab("Learn", id="learn") as learn_tab:
-            learn.build(registry, model, bindings, tab=learn_tab)
+        with gr.Tab(t("tab.learn"), id="learn") as learn_tab:
+            accordions = learn.build(registry, model, bindings, tab=learn_tab)
     bindings.wire(model, registry)
+    lesson.wire(panel, demo, registry, model, tabs, bindings, accordions)
+    return bindings

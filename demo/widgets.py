@@ -10,9 +10,10 @@ import gradio as gr
 
 from ldm_core import LatentDiffusionPipeline
 
-from .common import MAX_SEED, MAX_STEPS, UNCONDITIONAL, class_choices, random_seed
+from .common import MAX_SEED, MAX_STEPS, UNCONDITIONAL, random_seed
 from .components import checked_upload
 from .example_images import example_paths
+from .i18n import I18nData, choice_pairs, t
 from .registry import ModelRegistry
 
 CANVAS = (280, 280)  # drawing canvas in pixels (10x the 28 px models)
@@ -40,19 +41,23 @@ class ModelBindings:
 
 
 def class_picker(
-    bindings: ModelBindings, pipe: LatentDiffusionPipeline, elem_id: str, label: str = "Class",
-    extra: tuple[str, ...] = (), value: str | None = None,
+    bindings: ModelBindings, pipe: LatentDiffusionPipeline, elem_id: str, label: I18nData | None = None,
+    extra: tuple[tuple[I18nData, str], ...] = (), value: str | None = None,
 ) -> gr.Dropdown:  # fmt: skip
-    """A class picker by name (then "unconditional", then ``extra`` choices such as "same as A")."""
+    """A class picker by name (then "unconditional", then ``extra`` (shown, value) choices such as "same as A").
+    Each class shows in the page's language; its value stays the model's English class name."""
 
-    def choices(p: LatentDiffusionPipeline) -> list[str]:
-        return [*class_choices(p), *extra]
+    def choices(p: LatentDiffusionPipeline) -> list[tuple[I18nData | str, str]]:
+        return [*choice_pairs("class.", p.class_names), (t("w.unconditional"), UNCONDITIONAL), *extra]
+
+    def first(p: LatentDiffusionPipeline) -> str:
+        return value or choices(p)[0][1]
 
     picker = gr.Dropdown(
-        choices(pipe), value=value or choices(pipe)[0], label=label, elem_id=elem_id,
+        choices(pipe), value=first(pipe), label=label or t("w.class"), elem_id=elem_id,
         allow_custom_value=True,  # the choices change with the model; handlers check the name
     )  # fmt: skip
-    return bindings.add(picker, lambda p: {"choices": choices(p), "value": value or choices(p)[0]})
+    return bindings.add(picker, lambda p: {"choices": choices(p), "value": first(p)})
 
 
 @dataclass
@@ -73,28 +78,28 @@ def sampler_controls(
     """Steps (1..1000), guidance, sampler (every one the library has) and eta, with elem_ids ``<prefix>-steps`` ..."""
     with gr.Row():
         steps_slider = bindings.add(
-            gr.Slider(1, min(MAX_STEPS, pipe.num_train_timesteps), value=steps, step=1, label="Steps",
+            gr.Slider(1, min(MAX_STEPS, pipe.num_train_timesteps), value=steps, step=1, label=t("w.steps"),
                       elem_id=f"{prefix}-steps"),
             lambda p: {"maximum": min(MAX_STEPS, p.num_train_timesteps)},
         )  # fmt: skip
         guidance = bindings.add(
-            gr.Slider(0.0, 20.0, value=pipe.default_guidance_scale, step=0.1, label="Guidance scale (1 = off)",
+            gr.Slider(0.0, 20.0, value=pipe.default_guidance_scale, step=0.1, label=t("w.guidance"),
                       elem_id=f"{prefix}-guidance"),
             lambda p: {"value": p.default_guidance_scale},
         )  # fmt: skip
     with gr.Row():
-        sampler_dd = gr.Dropdown(pipe.sampler_names, value=sampler, label="Sampler", elem_id=f"{prefix}-sampler")
-        eta = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Eta (0 = deterministic DDIM)",
+        sampler_dd = gr.Dropdown(pipe.sampler_names, value=sampler, label=t("w.sampler"), elem_id=f"{prefix}-sampler")
+        eta = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label=t("w.eta"),
                         elem_id=f"{prefix}-eta")  # fmt: skip
     return SamplerControls(steps_slider, guidance, sampler_dd, eta)
 
 
-def seed_box(elem_id: str, label: str = "Seed", value: int = 42, last: gr.State | None = None) -> gr.Number:
+def seed_box(elem_id: str, label: I18nData | None = None, value: int = 42, last: gr.State | None = None) -> gr.Number:
     """A seed number (-1 = random) with a 🎲 button that puts a fresh random seed in it and, given the ``last``
     seed used (a ``gr.State``), a ♻️ button that puts that one back."""
     with gr.Row(equal_height=True):
-        seed = gr.Number(value, label=label, precision=0, minimum=-1, maximum=MAX_SEED, elem_id=elem_id,
-                         info="-1 = random", scale=4)  # fmt: skip
+        seed = gr.Number(value, label=label or t("w.seed"), precision=0, minimum=-1, maximum=MAX_SEED,
+                         elem_id=elem_id, info=t("w.seed_info"), scale=4)  # fmt: skip
         dice = gr.Button("🎲", elem_id=f"{elem_id}-random", scale=0, min_width=48)
         if last is not None:
             reuse = gr.Button("♻️", elem_id=f"{elem_id}-reuse", scale=0, min_width=48)
@@ -103,11 +108,7 @@ def seed_box(elem_id: str, label: str = "Seed", value: int = 42, last: gr.State 
     return seed
 
 
-def unconditional_note() -> str:
-    return f'"{UNCONDITIONAL}" samples without a class (the null class the model was trained with).'
-
-
-def image_editor(elem_id: str, label: str, brush: gr.Brush, value: Any = None) -> gr.ImageEditor:
+def image_editor(elem_id: str, label: I18nData, brush: gr.Brush, value: Any = None) -> gr.ImageEditor:
     """An ImageEditor (upload, paste or draw; unreadable uploads answered by ``gr.Error``) and the example images
     under it. Its value reaches handlers as {"background", "layers", "composite"} of RGBA PIL images."""
     editor = checked_upload(
@@ -117,5 +118,5 @@ def image_editor(elem_id: str, label: str, brush: gr.Brush, value: Any = None) -
         )
     )  # fmt: skip
     if example_paths():
-        gr.Examples(example_paths(), inputs=editor, label="Examples", examples_per_page=12)
+        gr.Examples(example_paths(), inputs=editor, label=t("w.examples"), examples_per_page=12)
     return editor

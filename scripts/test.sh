@@ -11,12 +11,20 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
-# The browser test drives Debian's Chromium (a browser download by playwright would fail offline).
+# The browser test drives Debian's Chromium (a browser download by playwright would fail offline); without a CJK
+# font the Chinese page (the lesson in locale zh-CN) renders as boxes, and 🎲 too without the emoji font.
 if [ ! -x /usr/bin/chromium ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
     else
         echo "note: /usr/bin/chromium is missing; install it with: sudo apt-get install -y chromium chromium-driver" >&2
+    fi
+fi
+if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fonts-noto-color-emoji >/dev/null
+    else
+        echo "note: no CJK font; install one with: sudo apt-get install -y fonts-noto-cjk fonts-noto-color-emoji" >&2
     fi
 fi
 

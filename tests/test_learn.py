@@ -204,7 +204,9 @@ def test_denoiser_section(app):  # noqa: F811
     np.testing.assert_array_equal(pixels(ch_in), pixels(ch_target))
     assert "t = 300" in text and "mse_loss(self.model(x), x)" in note
     with pytest.raises(gr.Error, match="class must be one of"):
-        denoiser.denoiser_section(app.registry, DIGITS, "digit-1", None, 300, 0, "7")
+        denoiser.denoiser_section(app.registry, DIGITS, "digit-1", None, 300, 0, "no such class")
+    # a class of another model (the picker before a model switch reaches it) falls back to the first class
+    assert "t = 300" in denoiser.denoiser_section(app.registry, DIGITS, "digit-1", None, 300, 0, "7")[6]
 
 
 def test_reverse_scrub_last_x0_equals_generated(app):  # noqa: F811

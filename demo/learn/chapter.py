@@ -14,14 +14,18 @@ from ldm_core import make_timesteps, teaching
 from ldm_core.classifier import load_classifier
 from ldm_core.reference import REFERENCE_DIR, load_reference
 
-from ..common import as_int, class_label, resolve_seed, sampler_settings, user_errors
+from ..common import as_int, resolve_seed, sampler_settings, user_errors
+from ..i18n import t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import image, picture
+from .sources import learn_class
 
 SAMPLERS = (teaching.CHAPTER_OWN_NET, teaching.CHAPTER, "ddpm", "ddim")
 NAMES = {teaching.CHAPTER_OWN_NET: "chapter's rule + chapter's network (ẑ = z)",
          teaching.CHAPTER: "chapter's rule + shipped denoiser", "ddpm": "DDPM", "ddim": "DDIM", "real": "real images"}  # fmt: skip
+SHOWN = {teaching.CHAPTER_OWN_NET: "ch.own", teaching.CHAPTER: "ch.chapter", "ddpm": "ch.ddpm", "ddim": "ch.ddim"}
+SHOWN = {teaching.CHAPTER_OWN_NET: "ch.own", teaching.CHAPTER: "ch.chapter", "ddpm": "ch.ddpm", "ddim": "ch.ddim"}
 QUALITY_FILE = "sampler_quality.json"  # written by benchmarks/bench_chapter_sampler.py into <model>/reference/
 
 
@@ -29,7 +33,7 @@ def chapter_section(registry: ModelRegistry, model: str, class_name: str, seed: 
                     guidance: Any) -> tuple[Any, ...]:  # fmt: skip
     """-> (the image of each of SAMPLERS, the note with the coefficients of the first step and stored numbers)."""
     pipe = registry.get(model)
-    label = class_label(pipe, class_name)
+    label = learn_class(registry, pipe, class_name)
     settings = sampler_settings(pipe, steps, guidance, "ddim")
     seed = resolve_seed(seed)
     n, g = settings["num_inference_steps"], settings["guidance_scale"]
@@ -93,14 +97,14 @@ def measure(registry: ModelRegistry, model: str, per_class: Any) -> str:
 
 def build(registry: ModelRegistry, ctx: Any) -> None:
     with gr.Row():
-        steps = gr.Slider(2, 100, value=20, step=1, label="steps", elem_id="learn-ch-steps")
-        run_btn = gr.Button("Run the four samplers", variant="primary", elem_id="learn-ch-run")
+        steps = gr.Slider(2, 100, value=20, step=1, label=t("learn.steps"), elem_id="learn-ch-steps")
+        run_btn = gr.Button(t("ch.run"), variant="primary", elem_id="learn-ch-run")
     with gr.Row():
-        outs = [picture(NAMES[s], f"learn-ch-{s}") for s in SAMPLERS]
+        outs = [picture(t(SHOWN[s]), f"learn-ch-{s}") for s in SAMPLERS]
     note = gr.Markdown(elem_id="learn-ch-note", latex_delimiters=ctx.latex)
     with gr.Row():
-        per_class = gr.Slider(1, 10, value=2, step=1, label="images per class to judge", elem_id="learn-ch-n")
-        judge = gr.Button("Judge them now (classifier + FD, about 10 s per image per class)", elem_id="learn-ch-judge")
+        per_class = gr.Slider(1, 10, value=2, step=1, label=t("ch.per_class"), elem_id="learn-ch-n")
+        judge = gr.Button(t("ch.judge"), elem_id="learn-ch-judge")
     judged = gr.Markdown(elem_id="learn-ch-judged")
     gr.on([run_btn.click, *ctx.opens("chapter")], ctx.bind(chapter_section),
           [ctx.model, ctx.class_name, ctx.seed, steps, ctx.guidance], [*outs, note], api_name="learn_chapter",

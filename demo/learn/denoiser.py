@@ -8,11 +8,12 @@ import gradio as gr
 
 from ldm_core import teaching
 
-from ..common import as_int, class_label, resolve_seed, user_errors
+from ..common import as_int, resolve_seed, user_errors
+from ..i18n import t as tr
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import NOISE_AXIS, curve_figure, factor_for, heatmap, image, noise_slider, picture, scale_note
-from .sources import source_image
+from .sources import learn_class, source_image
 
 
 def denoiser_section(registry: ModelRegistry, model: str, source: str | None, upload: Any, t: Any, seed: Any,
@@ -21,7 +22,7 @@ def denoiser_section(registry: ModelRegistry, model: str, source: str | None, up
     target, chapter note)."""
     pipe = registry.get(model)
     t = as_int("timestep", t, 0, pipe.num_train_timesteps - 1)
-    seed, label = resolve_seed(seed), class_label(pipe, class_name)
+    seed, label = resolve_seed(seed), learn_class(registry, pipe, class_name)
     img, key = source_image(registry, model, source, upload)
     with user_errors():
         d = cached(
@@ -57,16 +58,16 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
     pipe = registry.get(registry.default)
     t = noise_slider(ctx.bindings, pipe.num_train_timesteps, 300, "learn-den-t")
     with gr.Row():
-        zt = picture("z_t decoded (the UNet's input)", "learn-den-zt")
-        eps = picture("true noise ε", "learn-den-eps")
-        eps_hat = picture("predicted noise ε̂", "learn-den-epshat")
-        diff = picture("ε̂ − ε", "learn-den-diff")
-        x0 = picture("ẑ₀ decoded", "learn-den-x0")
+        zt = picture(tr("den.zt"), "learn-den-zt")
+        eps = picture(tr("den.eps"), "learn-den-eps")
+        eps_hat = picture(tr("den.epshat"), "learn-den-epshat")
+        diff = picture(tr("den.diff"), "learn-den-diff")
+        x0 = picture(tr("den.x0"), "learn-den-x0")
     text = gr.Markdown(elem_id="learn-den-text", latex_delimiters=ctx.latex)
-    curve = gr.Plot(label="loss over noise levels", elem_id="learn-den-plot")
+    curve = gr.Plot(label=tr("den.plot"), elem_id="learn-den-plot")
     with gr.Row():
-        ch_in = picture("chapter's code: input (clean z₀)", "learn-den-chapter-in")
-        ch_target = picture("chapter's code: target (the same z₀)", "learn-den-chapter-target")
+        ch_in = picture(tr("den.chapter_in"), "learn-den-chapter-in")
+        ch_target = picture(tr("den.chapter_target"), "learn-den-chapter-target")
         ch_note = gr.Markdown(elem_id="learn-den-chapter")
     gr.on([*ctx.opens("denoiser"), t.release, ctx.seed.submit, ctx.class_name.change,
            *ctx.source_triggers], ctx.bind(denoiser_section),

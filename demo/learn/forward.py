@@ -11,6 +11,7 @@ import gradio as gr
 from ldm_core import teaching
 
 from ..common import as_int, resolve_seed, user_errors
+from ..i18n import t as tr
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import NOISE_AXIS, curve_figure, factor_for, heatmap, image, noise_slider, picture, scale_note
@@ -75,17 +76,17 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
     t = noise_slider(ctx.bindings, pipe.num_train_timesteps, 250, "learn-t")
     formula = gr.Markdown(elem_id="learn-fwd-formula", latex_delimiters=ctx.latex)
     with gr.Row():
-        z0 = picture("z₀ decoded (t = 0)", "learn-z0")
-        zt = picture("z_t decoded", "learn-zt")
-        channels = picture("z_t: latent channels", "learn-channels")
-    plot = gr.Plot(label="Noise schedules", elem_id="learn-plot")
+        z0 = picture(tr("fwd.z0"), "learn-z0")
+        zt = picture(tr("fwd.zt"), "learn-zt")
+        channels = picture(tr("fwd.channels"), "learn-channels")
+    plot = gr.Plot(label=tr("fwd.plot"), elem_id="learn-plot")
     with gr.Row():
-        lin = picture("linear schedule, same t", "learn-fwd-linear")
-        cos = picture("cosine schedule, same t", "learn-fwd-cosine")
+        lin = picture(tr("fwd.linear"), "learn-fwd-linear")
+        cos = picture(tr("fwd.cosine"), "learn-fwd-cosine")
         compare = gr.Markdown(elem_id="learn-fwd-compare")
     with gr.Row():
-        iterated = picture("chapter: one step, iterated", "learn-fwd-iterated")
-        closed = picture("closed form q(x_t | x_0)", "learn-fwd-closed")
+        iterated = picture(tr("fwd.iterated"), "learn-fwd-iterated")
+        closed = picture(tr("fwd.closed"), "learn-fwd-closed")
         stats = gr.Markdown(elem_id="learn-fwd-stats", latex_delimiters=ctx.latex)
     gr.on([*ctx.opens("forward"), t.release, ctx.seed.submit, *ctx.source_triggers],
           ctx.bind(forward_section), [ctx.model, ctx.source, ctx.upload, t, ctx.seed],

@@ -9,11 +9,13 @@ import gradio as gr
 
 from ldm_core import teaching
 
-from ..common import as_int, class_label, resolve_seed, user_errors
+from ..common import as_int, resolve_seed, user_errors
+from ..i18n import t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import factor_for, heatmap, picture, scale_note, strip
 from .reverse import film
+from .sources import learn_class
 
 
 def guidance_section(registry: ModelRegistry, model: str, class_name: str, seed: Any, steps: Any,
@@ -23,7 +25,7 @@ def guidance_section(registry: ModelRegistry, model: str, class_name: str, seed:
     The row is cached per model, class, seed and steps; the step's x_t comes from the cached DDIM film at the
     model's default guidance, so moving the step slider runs two denoiser calls only."""
     pipe = registry.get(model)
-    label = class_label(pipe, class_name)
+    label = learn_class(registry, pipe, class_name)
     seed = resolve_seed(seed)
     n = as_int("steps", steps, 2, 100)
     i = as_int("step", step, 1, n) - 1
@@ -52,15 +54,15 @@ def guidance_section(registry: ModelRegistry, model: str, class_name: str, seed:
 
 def build(registry: ModelRegistry, ctx: Any) -> None:
     with gr.Row():
-        steps = gr.Slider(2, 100, value=20, step=1, label="steps", elem_id="learn-gd-steps")
-        step = gr.Slider(1, 100, value=10, step=1, label="look inside denoising step", elem_id="learn-gd-step")
-        run_btn = gr.Button("Run", variant="primary", elem_id="learn-gd-run")
-    row = picture("guidance 0, 1, 2, 4, 8 (same seed)", "learn-gd-row", height=170)
+        steps = gr.Slider(2, 100, value=20, step=1, label=t("learn.steps"), elem_id="learn-gd-steps")
+        step = gr.Slider(1, 100, value=10, step=1, label=t("gd.step"), elem_id="learn-gd-step")
+        run_btn = gr.Button(t("learn.run"), variant="primary", elem_id="learn-gd-run")
+    row = picture(t("gd.row"), "learn-gd-row", height=170)
     with gr.Row():
-        unc = picture("ε̂(∅) unconditional", "learn-gd-uncond")
-        cond = picture("ε̂(c) conditional", "learn-gd-cond")
-        diff = picture("ε̂(c) − ε̂(∅)", "learn-gd-diff")
-        x0s = picture("x̂₀ from ∅, c, guided", "learn-gd-x0")
+        unc = picture(t("gd.uncond"), "learn-gd-uncond")
+        cond = picture(t("gd.cond"), "learn-gd-cond")
+        diff = picture(t("gd.diff"), "learn-gd-diff")
+        x0s = picture(t("gd.x0"), "learn-gd-x0")
     note = gr.Markdown(elem_id="learn-gd-note", latex_delimiters=ctx.latex)
     gr.on([run_btn.click, step.release, *ctx.opens("guidance")], ctx.bind(guidance_section),
           [ctx.model, ctx.class_name, ctx.seed, steps, step], [row, unc, cond, diff, x0s, note],

@@ -13,10 +13,12 @@ import numpy as np
 from ldm_core import teaching
 from ldm_core.reference import REFERENCE_DIR, load_reference
 
-from ..common import class_label, resolve_seed, user_errors
+from ..common import resolve_seed, user_errors
+from ..i18n import t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import image, picture, strip
+from .sources import learn_class
 
 COST_FILE = "step_cost.json"  # written by benchmarks/bench_latent_vs_pixel.py --write into <model>/reference/
 
@@ -60,7 +62,7 @@ def measure_cost(registry: ModelRegistry, model: str) -> str:
 def neighbours_section(registry: ModelRegistry, model: str, class_name: str, seed: Any) -> tuple[Any, ...]:
     """-> (a sample of the class, its 5 nearest training images of the stored subset, the note)."""
     pipe = registry.get(model)
-    label, seed = class_label(pipe, class_name), resolve_seed(seed)
+    label, seed = learn_class(registry, pipe, class_name), resolve_seed(seed)
     reference = cached((registry.folders[model], "reference"), lambda: load_reference(Path(registry.folders[model])))
     if reference is None:
         return None, None, f"{model} ships no reference set of training images (`python -m ldm_core.reference`)."
@@ -80,15 +82,14 @@ def neighbours_section(registry: ModelRegistry, model: str, class_name: str, see
 
 def build(registry: ModelRegistry, ctx: Any) -> None:
     out = gr.Markdown(elem_id="learn-cost")
-    btn = gr.Button("Measure here now (a few seconds)", elem_id="learn-cost-run")
+    btn = gr.Button(t("lat.measure"), elem_id="learn-cost-run")
     gr.on([*ctx.opens("latent"), ctx.model.change], ctx.bind(cost_section), [ctx.model], out, api_name="learn_cost",
           trigger_mode="always_last")  # fmt: skip
     btn.click(ctx.bind(measure_cost), [ctx.model], out, api_name="learn_cost_measure")
-    gr.Markdown("**Does the model copy its training images?** A sample of the lesson's class and seed, and the "
-                "nearest training images:")  # fmt: skip
+    gr.Markdown(t("lat.copy"))
     with gr.Row():
-        sample = picture("a sample", "learn-nn-sample")
-        nearest = picture("its 5 nearest training images", "learn-nn-nearest")
+        sample = picture(t("lat.sample"), "learn-nn-sample")
+        nearest = picture(t("lat.nearest"), "learn-nn-nearest")
         note = gr.Markdown(elem_id="learn-nn-note")
     gr.on([*ctx.opens("latent"), ctx.class_name.change, ctx.seed.submit], ctx.bind(neighbours_section),
           [ctx.model, ctx.class_name, ctx.seed], [sample, nearest, note], api_name="learn_neighbours",

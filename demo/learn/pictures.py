@@ -12,12 +12,13 @@ import numpy as np
 from PIL import Image
 
 from ..common import grid_image, upscale
+from ..i18n import I18nData, t
 
 LATENT_LIM = 3.0  # latents and noise drawn from -3 (blue) through 0 (white) to +3 (red)
 IMAGE_HEIGHT = 150
 
 
-def picture(label: str, elem_id: str, height: int = IMAGE_HEIGHT) -> gr.Image:
+def picture(label: I18nData, elem_id: str, height: int = IMAGE_HEIGHT) -> gr.Image:
     """An output image (nearest-neighbour scaled, so each pixel and latent cell stays a block)."""
     return gr.Image(label=label, type="pil", format="png", interactive=False, elem_id=elem_id,
                     elem_classes="pixelated", height=height)  # fmt: skip
@@ -85,6 +86,6 @@ NOISE_AXIS = "noise level t (0 = clean … T−1 = pure noise)"
 
 def noise_slider(bindings: Any, num_train_timesteps: int, value: int, elem_id: str) -> gr.Slider:
     """A slider over the noise level t = 0..T-1 whose maximum follows the picked model."""
-    slider = gr.Slider(0, num_train_timesteps - 1, value=value, step=1, label=NOISE_AXIS,
+    slider = gr.Slider(0, num_train_timesteps - 1, value=value, step=1, label=t("fwd.t"),
                        elem_id=elem_id)  # fmt: skip
     return bindings.add(slider, lambda p: {"maximum": p.num_train_timesteps - 1})

@@ -12,6 +12,7 @@ import numpy as np
 from ldm_core.replay import load_replay
 
 from ..common import as_int
+from ..i18n import t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import curve_figure, picture, strip
@@ -90,13 +91,13 @@ def _at(losses: dict[str, list[float]], key: str, step: int) -> float | None:
 
 def build(registry: ModelRegistry, ctx: Any) -> None:
     note = gr.Markdown(elem_id="learn-replay-note")
-    plot = gr.Plot(label="loss curves", elem_id="learn-replay-plot")
+    plot = gr.Plot(label=t("rp.plot"), elem_id="learn-replay-plot")
     with gr.Row():
-        k1 = gr.Slider(1, 2, value=1, step=1, label="stage 1: recorded VAE step", elem_id="learn-replay-k1")
-        k2 = gr.Slider(1, 2, value=1, step=1, label="stage 2: recorded denoiser step", elem_id="learn-replay-k2")
+        k1 = gr.Slider(1, 2, value=1, step=1, label=t("rp.k1"), elem_id="learn-replay-k1")
+        k2 = gr.Slider(1, 2, value=1, step=1, label=t("rp.k2"), elem_id="learn-replay-k2")
     with gr.Row():
-        vae_row = picture("stage 1: fixed images (top) and their reconstructions", "learn-replay-vae")
-        samples = picture("stage 2: fixed-seed samples, one per class", "learn-replay-samples")
+        vae_row = picture(t("rp.vae"), "learn-replay-vae")
+        samples = picture(t("rp.samples"), "learn-replay-samples")
     caption = gr.Markdown(elem_id="learn-replay-caption")
     gr.on([*ctx.opens("replay"), ctx.model.change], ctx.bind(replay_section), [ctx.model], [k1, k2, plot, note],
           api_name="learn_replay", trigger_mode="always_last")  # fmt: skip

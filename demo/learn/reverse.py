@@ -13,10 +13,12 @@ import numpy as np
 
 from ldm_core import teaching
 
-from ..common import as_int, class_label, resolve_seed, sampler_settings, user_errors
+from ..common import as_int, resolve_seed, sampler_settings, user_errors
+from ..i18n import t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import factor_for, heatmap, image, picture, scale_note
+from .sources import learn_class
 
 PLAY_DELAY_S = 0.25  # between frames when playing
 
@@ -25,7 +27,7 @@ def film(registry: ModelRegistry, model: str, class_name: str, seed: Any, steps:
          guidance: Any) -> dict[str, Any]:  # fmt: skip
     """teaching.reverse_film, cached per model, class, seed and sampler settings."""
     pipe = registry.get(model)
-    label = class_label(pipe, class_name)
+    label = learn_class(registry, pipe, class_name)
     settings = sampler_settings(pipe, steps, guidance, sampler)
     seed = resolve_seed(seed)
     key = (registry.folders[model], "film", label, seed, *settings.values())
@@ -88,27 +90,25 @@ def jump(registry: ModelRegistry, model: str, class_name: str, seed: Any, steps:
 def build(registry: ModelRegistry, ctx: Any) -> None:
     pipe = registry.get(registry.default)
     with gr.Row():
-        steps = gr.Slider(2, 100, value=20, step=1, label="steps", elem_id="learn-rev-steps")
-        sampler_a = gr.Dropdown(pipe.sampler_names, value="ddim", label="sampler A", elem_id="learn-rev-a")
-        sampler_b = gr.Dropdown(pipe.sampler_names, value="ddpm", label="sampler B", elem_id="learn-rev-b")
-        run_btn = gr.Button("Run both samplers", variant="primary", elem_id="learn-rev-run")
+        steps = gr.Slider(2, 100, value=20, step=1, label=t("learn.steps"), elem_id="learn-rev-steps")
+        sampler_a = gr.Dropdown(pipe.sampler_names, value="ddim", label=t("rev.sampler_a"), elem_id="learn-rev-a")
+        sampler_b = gr.Dropdown(pipe.sampler_names, value="ddpm", label=t("rev.sampler_b"), elem_id="learn-rev-b")
+        run_btn = gr.Button(t("rev.run"), variant="primary", elem_id="learn-rev-run")
     with gr.Row():
-        step = gr.Slider(1, 20, value=20, step=1, label="denoising step (its noise level t is printed below)",
+        step = gr.Slider(1, 20, value=20, step=1, label=t("rev.step"),
                          elem_id="learn-rev-step", scale=4)  # fmt: skip
-        prev_btn = gr.Button("◀ step", elem_id="learn-rev-prev", scale=0, min_width=80)
-        next_btn = gr.Button("step ▶", elem_id="learn-rev-next", scale=0, min_width=80)
-        play_btn = gr.Button("▶ play", elem_id="learn-rev-play", scale=0, min_width=80)
+        prev_btn = gr.Button(t("rev.prev"), elem_id="learn-rev-prev", scale=0, min_width=80)
+        next_btn = gr.Button(t("rev.next"), elem_id="learn-rev-next", scale=0, min_width=80)
+        play_btn = gr.Button(t("rev.play"), elem_id="learn-rev-play", scale=0, min_width=80)
     note = gr.Markdown(elem_id="learn-rev-note")
     views = []
     for tag in ("a", "b"):
         with gr.Row():
-            views += [picture(f"{tag.upper()}: x_t decoded", f"learn-rev-{tag}-xt"),
-                      picture(f"{tag.upper()}: predicted noise ε̂", f"learn-rev-{tag}-eps"),
-                      picture(f"{tag.upper()}: predicted x̂₀ decoded", f"learn-rev-{tag}-x0")]  # fmt: skip
+            views += [picture(t(f"rev.{tag}.{v}"), f"learn-rev-{tag}-{v}") for v in ("xt", "eps", "x0")]
     with gr.Row():
-        jump_btn = gr.Button("Jump to x̂₀ now (sampler A)", elem_id="learn-rev-jump", scale=0)
-        jumped = picture("one jump from this step", "learn-rev-jumped")
-        final = picture("the full run's image", "learn-rev-final")
+        jump_btn = gr.Button(t("rev.jump"), elem_id="learn-rev-jump", scale=0)
+        jumped = picture(t("rev.jumped"), "learn-rev-jumped")
+        final = picture(t("rev.final"), "learn-rev-final")
         jump_note = gr.Markdown(elem_id="learn-rev-jump-note")
     settings = [ctx.model, ctx.class_name, ctx.seed, steps, sampler_a, sampler_b, ctx.guidance]
     gr.on([run_btn.click, *ctx.opens("reverse")], ctx.bind(run), settings, [step, *views, note],

@@ -11,7 +11,7 @@ from PIL import Image
 
 from ldm_core import LatentDiffusionPipeline
 
-from ..common import user_errors
+from ..common import class_choices, class_label, user_errors
 from ..example_images import example_paths
 from ..registry import ModelRegistry
 from .cache import cached, image_key
@@ -36,6 +36,14 @@ def _drawn_for(pipe: LatentDiffusionPipeline) -> list[str]:
 def source_choices(pipe: LatentDiffusionPipeline) -> list[str]:
     """Examples that fit the model first, then one generated image of each class."""
     return [*_drawn_for(pipe), *(GENERATED + c for c in pipe.class_names)]
+
+
+def learn_class(registry: ModelRegistry, pipe: LatentDiffusionPipeline, name: Any) -> int:
+    """``class_label``, except that a class of another served model becomes this model's first class: on a model
+    switch the sections recompute before the class picker shows the new model's classes."""
+    if name not in class_choices(pipe) and any(name in p.class_names for p in registry.pipelines.values()):
+        name = pipe.class_names[0]
+    return class_label(pipe, name)
 
 
 def source_image(registry: ModelRegistry, model: str, source: str | None, upload: Any) -> tuple[Any, str]:

@@ -10,6 +10,7 @@ import gradio as gr
 from ldm_core import teaching
 
 from ..common import as_float, as_int, user_errors
+from ..i18n import t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import LATENT_LIM, factor_for, heatmap, image, picture, scale_note
@@ -74,23 +75,23 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
     pipe = registry.get(registry.default)
     c, h, w = pipe.latent_shape
     with gr.Row():
-        inp = picture("input x", "learn-vae-input")
-        rec = picture("reconstruction D(E(x))", "learn-vae-recon")
-        err = picture("error |x − D(E(x))|", "learn-vae-error")
-        lat = picture("latent channels z₀ (blue −3 … red +3)", "learn-vae-latent")
+        inp = picture(t("vae.input"), "learn-vae-input")
+        rec = picture(t("vae.recon"), "learn-vae-recon")
+        err = picture(t("vae.error"), "learn-vae-error")
+        lat = picture(t("vae.latent"), "learn-vae-latent")
     numbers = gr.Markdown(elem_id="learn-vae-numbers", latex_delimiters=ctx.latex)
-    gr.Markdown("**Move one latent cell** and see which part of the image it controls:")
+    gr.Markdown(t("vae.move"))
     with gr.Row():
-        channel = ctx.bindings.add(gr.Slider(0, c - 1, value=0, step=1, label="channel", elem_id="learn-vae-ch"),
+        channel = ctx.bindings.add(gr.Slider(0, c - 1, value=0, step=1, label=t("vae.channel"), elem_id="learn-vae-ch"),
                                    lambda p: {"maximum": p.latent_shape[0] - 1})  # fmt: skip
-        row = ctx.bindings.add(gr.Slider(0, h - 1, value=h // 2, step=1, label="row", elem_id="learn-vae-row"),
+        row = ctx.bindings.add(gr.Slider(0, h - 1, value=h // 2, step=1, label=t("vae.row"), elem_id="learn-vae-row"),
                                lambda p: {"maximum": p.latent_shape[1] - 1})  # fmt: skip
-        col = ctx.bindings.add(gr.Slider(0, w - 1, value=w // 2, step=1, label="column", elem_id="learn-vae-col"),
+        col = ctx.bindings.add(gr.Slider(0, w - 1, value=w // 2, step=1, label=t("vae.col"), elem_id="learn-vae-col"),
                                lambda p: {"maximum": p.latent_shape[2] - 1})  # fmt: skip
-        value = gr.Slider(-6.0, 6.0, value=3.0, step=0.1, label="new value", elem_id="learn-vae-value")
+        value = gr.Slider(-6.0, 6.0, value=3.0, step=0.1, label=t("vae.value"), elem_id="learn-vae-value")
     with gr.Row():
-        moved = picture("decoded with the cell moved", "learn-vae-moved")
-        change = picture("what changed", "learn-vae-change")
+        moved = picture(t("vae.moved"), "learn-vae-moved")
+        change = picture(t("vae.change"), "learn-vae-change")
         note = gr.Markdown(elem_id="learn-vae-note")
     src = [ctx.model, ctx.source, ctx.upload]
     gr.on([*ctx.opens("vae"), *ctx.source_triggers], ctx.bind(vae_section), src,
