@@ -14,6 +14,7 @@ is distilled from the decoder, not from the data. Previews only: final images al
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -70,7 +71,7 @@ def psnr(a: Tensor, b: Tensor) -> float:
 
 @torch.inference_mode()
 def fit_linear_preview(
-    latents: Tensor, decode: callable, ridge: float = 1e-3, holdout: int = 256, batch_size: int = 500
+    latents: Tensor, decode: Callable[[Tensor], Tensor], ridge: float = 1e-3, holdout: int = 256, batch_size: int = 500
 ) -> LinearPreviewDecoder:
     """Fit x̂ = W vec(z) + b to ``decode(z)`` over ``latents`` [N, c, h, w] (scaled, as the sampler makes them).
 
