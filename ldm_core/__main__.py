@@ -205,17 +205,24 @@ def run_train_vae(args: argparse.Namespace, data: Any, info: Any, out: Path) -> 
 
 
 def run_train_diffusion(args: argparse.Namespace, data: Any, info: Any, out: Path, vae_folder: Path) -> Path:
+    from .checkpoint import load_model_folder
     from .pipeline import LatentDiffusionPipeline
     from .replay import REPLAY_DIR
     from .train_diffusion import DiffusionTrainConfig, load_vae, train_diffusion
     from .unet import UNetConfig
 
     vae, _ = load_vae(vae_folder)
-    unet_cfg = UNetConfig(in_channels=vae.config.latent_channels, base_channels=args.unet_base_channels,
-                          channel_mult=args.unet_channel_mult, num_res_blocks=args.unet_res_blocks,
-                          attention_levels=args.unet_attention_levels, num_heads=args.unet_heads,
-                          num_classes=len(data.class_names), prediction_type=args.prediction_type,
-                          patch_size=args.unet_patch_size)  # fmt: skip
+    init = None
+    if args.init_unet:  # warm start: the architecture and (EMA) weights of a trained model's denoiser
+        init_config, init_weights = load_model_folder(args.init_unet)
+        unet_cfg = UNetConfig(**init_config["unet"])
+        init = (init_weights["unet"], str(args.init_unet))
+    else:
+        unet_cfg = UNetConfig(in_channels=vae.config.latent_channels, base_channels=args.unet_base_channels,
+                              channel_mult=args.unet_channel_mult, num_res_blocks=args.unet_res_blocks,
+                              attention_levels=args.unet_attention_levels, num_heads=args.unet_heads,
+                              num_classes=len(data.class_names), prediction_type=args.prediction_type,
+                              patch_size=args.unet_patch_size)  # fmt: skip
     cfg = DiffusionTrainConfig(schedule=args.schedule, cond_drop=args.cond_drop, ema_decay=args.ema_decay,
                                guidance_scale=args.guidance, snr_gamma=args.snr_gamma,
                                precision=args.precision)  # fmt: skip
@@ -232,6 +239,7 @@ def run_train_diffusion(args: argparse.Namespace, data: Any, info: Any, out: Pat
         name,
         extra,
         command=args.command_line,
+        init_unet=init,
     )
     if args.export and info.is_main:
         LatentDiffusionPipeline.from_pretrained(model).save_pretrained(args.export)
@@ -303,6 +311,9 @@ def add_train(sub: Any) -> None:
     diff = stages.add_parser("diffusion", help="stage 2: the denoiser on the latents of a trained VAE")
     add_common_train_args(diff)
     diff.add_argument("--vae", required=True, help="folder of a trained VAE (train vae --out) or of a full model")
+    diff.add_argument("--init-unet", default=None, metavar="MODEL",
+                      help="warm start from this model folder's denoiser (its architecture and EMA weights; the "
+                           "--unet-* options are then ignored); a new optimiser and learning-rate schedule")  # fmt: skip
     add_diffusion_args(diff)
     dec = stages.add_parser("decoder", help="stage 1b: fine-tune a VAE's decoder on noisy latents (encoder frozen)")
     add_common_train_args(dec)

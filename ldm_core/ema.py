@@ -7,6 +7,7 @@ dominated by the random initialisation.
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 from torch import Tensor, nn
@@ -23,6 +24,11 @@ class EMA:
     def current_decay(self) -> float:
         k = self.num_updates
         return min(self.decay, (1 + k) / (10 + k))
+
+    def skip_warmup(self) -> None:
+        """Average at the full decay from the next update on (for an average that starts from trained weights)."""
+        d = self.decay
+        self.num_updates = max(self.num_updates, math.ceil((10 * d - 1) / (1 - d)) + 1)
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:

@@ -141,9 +141,13 @@ def preview_grid(pipe: LatentDiffusionPipeline, cfg: DiffusionTrainConfig, path:
 def train_diffusion(
     data: Dataset, vae_folder: str | Path, unet_cfg: UNetConfig, loop_cfg: LoopConfig, cfg: DiffusionTrainConfig,
     out_dir: str | Path, info: ddp.DistInfo, name: str = "model", extra_config: dict[str, Any] | None = None,
-    command: str | None = None,
+    command: str | None = None, init_unet: tuple[dict[str, Tensor], str] | None = None,
 ) -> Path:  # fmt: skip
-    """Train (or resume) the denoiser on the VAE's latents; returns the exported model folder ``<out>/model``."""
+    """Train (or resume) the denoiser on the VAE's latents; returns the exported model folder ``<out>/model``.
+
+    ``init_unet`` = (state dict, where it came from): a fresh run starts from these weights (a warm start, e.g.
+    a longer training of a shipped model) instead of a random initialisation; its EMA starts from them at full decay.
+    """
     out_dir = Path(out_dir)
     vae, vae_config = load_vae(vae_folder)
     if vae.image_size != data.image_size or vae.config.in_channels != data.channels:
@@ -166,6 +170,12 @@ def train_diffusion(
     if state_dir is not None:
         meta = load_state(state_dir, {"unet": unet, "ema": ema.model}, {"unet": opt})
         ema.num_updates = meta["step"]
+    if init_unet is not None:
+        if state_dir is None:
+            load_weights(unet, init_unet[0], "unet")
+            ema.model.load_state_dict(unet.state_dict())
+        ema.skip_warmup()  # the average starts from trained weights: no warm-up towards them
+        extra_config = {**(extra_config or {}), "init_unet": init_unet[1]}
     loop = Loop(loop_cfg, out_dir, info, "diffusion", meta["step"], meta["elapsed_s"])
     loop.log({"step": loop.step, "scaling_factor": scale, "latent_shape": list(mean.shape[1:])})
     unet_d = ddp.wrap(unet, info)
