@@ -143,9 +143,11 @@ class AppServer:
                 self.proc.wait(grace_s)
 
 
-def launch(run_dir: str | os.PathLike, ready_timeout_s: float = 180.0, env: dict[str, str] | None = None) -> AppServer:
+def launch(run_dir: str | os.PathLike, ready_timeout_s: float = 180.0, env: dict[str, str] | None = None,
+           compiled: bool = False, compile_timeout_s: float = 1800.0) -> AppServer:  # fmt: skip
     """Start ``python app.py`` on a free 127.0.0.1 port (log and cache folder under ``run_dir``); return once it
-    answers /config. Raises RuntimeError (with the log's tail) if it exits or does not answer in time."""
+    answers /config (``compiled``: with its denoisers compiled, LDM_COMPILE=1, and once it says compiling is done;
+    else LDM_COMPILE=0). Raises RuntimeError (with the log's tail) if it exits or does not answer in time."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -157,6 +159,7 @@ def launch(run_dir: str | os.PathLike, ready_timeout_s: float = 180.0, env: dict
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_OFFLINE": "1",
         "GRADIO_TEMP_DIR": str(cache_dir),
+        "LDM_COMPILE": "1" if compiled else "0",
         **(env or {}),
     }
     log_path = run_dir / f"app-{port}.log"
@@ -174,11 +177,27 @@ def launch(run_dir: str | os.PathLike, ready_timeout_s: float = 180.0, env: dict
             with urllib.request.urlopen(url + "config", timeout=2) as r:
                 if r.status == 200:
                     server.ready_s = time.perf_counter() - t0
+                    if compiled:
+                        wait_for_compile(server, compile_timeout_s)
                     return server
         except OSError:
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"app.py did not answer within {ready_timeout_s:.0f} s:\n{log_tail(log_path)}")
+
+
+def wait_for_compile(server: AppServer, timeout_s: float) -> float:
+    """Wait until the server's log says every denoiser is compiled (``demo.registry.COMPILE_DONE``); -> seconds."""
+    from demo.registry import COMPILE_DONE
+
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout_s:
+        if not server.alive():
+            raise RuntimeError(f"app.py exited while compiling:\n{log_tail(server.log_path)}")
+        if COMPILE_DONE in Path(server.log_path).read_text(errors="replace"):
+            return time.perf_counter() - t0
+        time.sleep(1.0)
+    raise RuntimeError(f"app.py did not finish compiling within {timeout_s:.0f} s:\n{log_tail(server.log_path)}")
 
 
 def log_tail(path: str | os.PathLike, lines: int = 30) -> str:

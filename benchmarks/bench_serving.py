@@ -129,9 +129,16 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds one request may take")
     ap.add_argument("--max-minutes", type=float, default=30.0, help="skip the phases that would start after this")
     ap.add_argument("--run-dir", default=str(ROOT / "runs" / "bench_serving"), help="server log and cache folder")
+    ap.add_argument("--compile", action="store_true", help="serve compiled denoisers (LDM_COMPILE=1; waits for them)")
     args = ap.parse_args()
 
-    server = launch(args.run_dir)
+    t0 = time.perf_counter()
+    server = launch(args.run_dir, compiled=args.compile)
+    if args.compile:
+        print(f"denoisers compiled {time.perf_counter() - t0 - server.ready_s:.0f} s after the app was ready:")
+        print(
+            *[ln for ln in Path(server.log_path).read_text().splitlines() if ln.startswith("LDM Explorer:")], sep="\n"
+        )
     deadline = time.perf_counter() + args.max_minutes * 60
     sampler = MemorySampler(server.pid)
     try:

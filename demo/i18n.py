@@ -287,6 +287,7 @@ EN: dict[str, str] = {
     "lat.copy": "**Does the model copy its training images?** A sample of the lesson's class and seed, and the "
     "nearest training images:",
     "lat.sample": "a sample",
+    "lat.budget": "latent model | pixel-space model (same training minutes)",
     "lat.nearest": "its 5 nearest training images",
     # 9 formulas (the table is composed from these and the LaTeX in demo/learn/formulas.py)
     "fm.chapter": "chapter",
@@ -545,6 +546,7 @@ ZH: dict[str, str] = {
     "lat.measure": "现在在这里测量（几秒钟）",
     "lat.copy": "**模型会照抄训练图像吗？** 按课程的类别和随机种子生成一个样本，以及离它最近的训练图像：",
     "lat.sample": "一个样本",
+    "lat.budget": "潜在空间模型 | 像素空间模型（训练时间相同）",
     "lat.nearest": "离它最近的 5 张训练图像",
     "fm.chapter": "本章",
     "fm.differs": "不同之处：",

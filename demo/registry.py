@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -37,6 +38,9 @@ def find_model_dirs(root: str | os.PathLike = "checkpoints") -> list[str]:
     found = [d for d in root.iterdir()
              if d.is_dir() and d.name not in SKIPPED_FOLDERS and all((d / f).is_file() for f in REQUIRED_FILES)]  # fmt: skip
     return [str(d) for d in sorted(found, key=lambda d: (menu_order(d), d.name))]
+
+
+COMPILE_DONE = "LDM Explorer: compiling done"  # printed when every denoiser is compiled (or stays eager)
 
 
 class ModelRegistry:
@@ -81,3 +85,18 @@ class ModelRegistry:
 
     def __len__(self) -> int:
         return len(self.pipelines)
+
+    def compile_in_background(self) -> threading.Thread:
+        """Compile every model's UNet (``LatentDiffusionPipeline.compile``), the default model first, one after the
+        other in one daemon thread; each model serves eager until its compiled graph is ready."""
+
+        def run() -> None:
+            for name, pipe in self.pipelines.items():
+                c = pipe.compile()
+                said = f"compiled in {c.seconds:.0f} s" if c.ready else f"stays eager ({c.error})"
+                print(f"LDM Explorer: the {name} denoiser {said}", flush=True)
+            print(COMPILE_DONE, flush=True)
+
+        thread = threading.Thread(target=run, name="ldm-compile", daemon=True)
+        thread.start()
+        return thread

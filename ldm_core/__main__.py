@@ -204,14 +204,14 @@ def run_train_vae(args: argparse.Namespace, data: Any, info: Any, out: Path) -> 
     return train_vae(data, vae_cfg, loop_config(args, "vae"), cfg, out, info, command=args.command_line)
 
 
-def run_train_diffusion(args: argparse.Namespace, data: Any, info: Any, out: Path, vae_folder: Path) -> Path:
+def run_train_diffusion(args: argparse.Namespace, data: Any, info: Any, out: Path, vae_folder: Path | None) -> Path:
     from .checkpoint import load_model_folder
     from .pipeline import LatentDiffusionPipeline
     from .replay import REPLAY_DIR
-    from .train_diffusion import DiffusionTrainConfig, load_vae, train_diffusion
+    from .train_diffusion import DiffusionTrainConfig, load_vae, pixel_vae, train_diffusion
     from .unet import UNetConfig
 
-    vae, _ = load_vae(vae_folder)
+    vae, _ = pixel_vae(data) if vae_folder is None else load_vae(vae_folder)
     init = None
     if args.init_unet:  # warm start: the architecture and (EMA) weights of a trained model's denoiser
         init_config, init_weights = load_model_folder(args.init_unet)
@@ -293,7 +293,7 @@ def run_train(args: argparse.Namespace) -> Path:
         if args.stage == "vae":
             return run_train_vae(args, data, info, out)
         if args.stage == "diffusion":
-            return run_train_diffusion(args, data, info, out, Path(args.vae))
+            return run_train_diffusion(args, data, info, out, None if args.pixel_space else Path(args.vae))
         if args.stage == "decoder":
             return run_train_decoder(args, data, info, out)
         vae_folder = run_train_vae(args, data, info, out / "vae")
@@ -310,7 +310,13 @@ def add_train(sub: Any) -> None:
     add_vae_args(vae)
     diff = stages.add_parser("diffusion", help="stage 2: the denoiser on the latents of a trained VAE")
     add_common_train_args(diff)
-    diff.add_argument("--vae", required=True, help="folder of a trained VAE (train vae --out) or of a full model")
+    source = diff.add_mutually_exclusive_group(required=True)
+    source.add_argument("--vae", help="folder of a trained VAE (train vae --out) or of a full model")
+    source.add_argument(
+        "--pixel-space",
+        action="store_true",
+        help="no VAE: the denoiser works on the images themselves (to compare with a latent model)",
+    )
     diff.add_argument("--init-unet", default=None, metavar="MODEL",
                       help="warm start from this model folder's denoiser (its architecture and EMA weights; the "
                            "--unet-* options are then ignored); a new optimiser and learning-rate schedule")  # fmt: skip

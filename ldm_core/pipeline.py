@@ -27,6 +27,7 @@ from torch import Tensor
 from . import images as imx
 from .arguments import MAX_BATCH, MAX_SEED, SamplingArgs, check_choice, check_labels, check_number, check_seeds
 from .checkpoint import CheckpointError, load_model_folder, load_state, save_model_folder
+from .compiled import CompiledUNet
 from .previews import PREVIEW_FILE, LinearPreviewDecoder
 from .previews import config_dict as preview_config_dict
 from .previews import from_config_dict as preview_config
@@ -119,6 +120,7 @@ class LatentDiffusionPipeline:
         self.extra_config = dict(extra_config or {})
         self.batcher: Runner | None = None  # set by the app: jobs then run merged with other requests' jobs
         self.preview_decoder: LinearPreviewDecoder | None = None  # a cheap latent -> image decoder for live previews
+        self.compiled_unet: CompiledUNet | None = None  # set by ``compile``: the UNet's calls once it is warmed up
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -191,6 +193,7 @@ class LatentDiffusionPipeline:
         return save_model_folder(folder, self.config_dict(), weights)
 
     def to(self, device: str | torch.device) -> LatentDiffusionPipeline:
+        self.compiled_unet = None  # compiled for the old device
         self.vae.to(device)
         self.unet.to(device)
         if self.preview_decoder is not None:
@@ -281,7 +284,19 @@ class LatentDiffusionPipeline:
 
     def model_output(self, x: Tensor, t: Tensor, class_emb: Tensor) -> Tensor:
         """The UNet's raw prediction (ε̂ or v̂, see ``prediction_type``) for x_t [B, c, h, w] at t [B]."""
+        if self.compiled_unet is not None:
+            return self.compiled_unet(x, t, class_emb)
         return self.unet(x, t, class_emb=class_emb)
+
+    def compile(self, background: bool = False) -> CompiledUNet:
+        """Run the UNet through ``torch.compile`` (``ldm_core.compiled``): eager until the compiled graph is built
+        and checked against eager, eager for good if that fails. ``background``: build it in a thread."""
+        self.compiled_unet = CompiledUNet(self.unet, self.latent_shape)
+        if background:
+            self.compiled_unet.warm_up_in_background()
+        else:
+            self.compiled_unet.warm_up()
+        return self.compiled_unet
 
     @torch.inference_mode()
     def encode(self, images: Tensor) -> Tensor:

@@ -65,6 +65,12 @@ def load_vae(folder: str | Path) -> tuple[VAE, dict[str, Any]]:
     return vae.eval().requires_grad_(False), config
 
 
+def pixel_vae(data: Dataset) -> tuple[VAE, dict[str, Any]]:
+    """The identity VAE for a pixel-space denoiser on ``data`` (no weights, no training record)."""
+    vae = VAE(VAEConfig.pixel_space(data.channels), image_size=data.image_size)
+    return vae.eval().requires_grad_(False), {}
+
+
 @torch.no_grad()
 def encode_dataset(vae: VAE, images: Tensor, device: torch.device, batch_size: int = 500) -> tuple[Tensor, Tensor]:
     """Posterior mean and std of every image: two float32 [N, c, h, w] tensors on the CPU."""
@@ -139,17 +145,20 @@ def preview_grid(pipe: LatentDiffusionPipeline, cfg: DiffusionTrainConfig, path:
 
 
 def train_diffusion(
-    data: Dataset, vae_folder: str | Path, unet_cfg: UNetConfig, loop_cfg: LoopConfig, cfg: DiffusionTrainConfig,
+    data: Dataset, vae_folder: str | Path | None, unet_cfg: UNetConfig, loop_cfg: LoopConfig, cfg: DiffusionTrainConfig,
     out_dir: str | Path, info: ddp.DistInfo, name: str = "model", extra_config: dict[str, Any] | None = None,
     command: str | None = None, init_unet: tuple[dict[str, Tensor], str] | None = None,
 ) -> Path:  # fmt: skip
     """Train (or resume) the denoiser on the VAE's latents; returns the exported model folder ``<out>/model``.
 
+    ``vae_folder`` None: a pixel-space model (``VAEConfig.pixel_space``): the same denoiser on the images themselves,
+    in [-1, 1] and unscaled, as in DDPM.
+
     ``init_unet`` = (state dict, where it came from): a fresh run starts from these weights (a warm start, e.g.
     a longer training of a shipped model) instead of a random initialisation; its EMA starts from them at full decay.
     """
     out_dir = Path(out_dir)
-    vae, vae_config = load_vae(vae_folder)
+    vae, vae_config = pixel_vae(data) if vae_folder is None else load_vae(vae_folder)
     if vae.image_size != data.image_size or vae.config.in_channels != data.channels:
         raise ValueError(
             f"the VAE in {vae_folder} is for {vae.config.in_channels}x{vae.image_size}x{vae.image_size} images, "
@@ -159,7 +168,7 @@ def train_diffusion(
         raise ValueError(f"UNet in_channels/num_classes must be {vae.config.latent_channels}/{len(data.class_names)}")
     vae.to(info.device)
     mean, std = encode_dataset(vae, data.images, info.device)  # [N, c, h, w] each
-    scale = scaling_factor(mean, std, cfg.scale_images, loop_cfg.seed)
+    scale = 1.0 if vae.config.identity else scaling_factor(mean, std, cfg.scale_images, loop_cfg.seed)
     with seeded(loop_cfg.seed):
         unet = UNet(unet_cfg)
     unet.to(info.device).train()
@@ -211,6 +220,7 @@ def train_diffusion(
     if info.is_main:
         pipe.extra_config["training"] = loop.record_of_run(command, diffusion_training=asdict(cfg))
         pipe.save_pretrained(model_dir)
+    if info.is_main and vae_folder is not None:  # a pixel-space model has no stage 1 to replay
         num_preview = vae_config.get("training", {}).get("vae_training", {}).get("num_preview", 16)
         write_replay(vae_folder, out_dir, model_dir, image_size=data.image_size, channels=data.channels,
                      num_preview=min(num_preview, len(data)), samples_per_class=cfg.samples_per_class,

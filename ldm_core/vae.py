@@ -24,9 +24,21 @@ class VAEConfig:
     num_res_blocks: int = 1  # residual blocks per level
     mid_attention: bool = True  # self-attention at the lowest resolution
     norm_groups: int = 8  # GroupNorm groups
+    identity: bool = False  # pixel space: no autoencoder, the "latent" is the image itself (for comparisons)
 
     def __post_init__(self) -> None:
         self.channel_mult = tuple(int(m) for m in self.channel_mult)
+        if self.identity and (self.latent_channels != self.in_channels or len(self.channel_mult) != 1):
+            raise ValueError(
+                "an identity (pixel-space) VAE needs latent_channels == in_channels and one level (channel_mult of "
+                f"length 1), got latent_channels {self.latent_channels}, in_channels {self.in_channels}, "
+                f"channel_mult {self.channel_mult}"
+            )
+
+    @classmethod
+    def pixel_space(cls, channels: int) -> VAEConfig:
+        """The identity "autoencoder" of a pixel-space diffusion model: z = x, no weights."""
+        return cls(in_channels=channels, latent_channels=channels, channel_mult=(1,), identity=True)
 
     @property
     def downsample_factor(self) -> int:
@@ -129,14 +141,18 @@ class Decoder(nn.Module):
 
 
 class VAE(nn.Module):
-    """Encoder + decoder with a diagonal Gaussian posterior. Images in [-1, 1]."""
+    """Encoder + decoder with a diagonal Gaussian posterior. Images in [-1, 1].
+
+    With ``cfg.identity`` it has no weights: encode gives the image itself (a point mass, std e^-15) and decode
+    returns the latent, so the same pipeline and training code run a diffusion model in pixel space.
+    """
 
     def __init__(self, cfg: VAEConfig, image_size: int = 28):
         super().__init__()
         self.config = cfg
         self.image_size = image_size
-        self.encoder = Encoder(cfg)
-        self.decoder = Decoder(cfg)
+        self.encoder = None if cfg.identity else Encoder(cfg)
+        self.decoder = None if cfg.identity else Decoder(cfg)
 
     def _sizes(self) -> list[tuple[int, int]]:
         """Spatial sizes of the decoder's upsampling targets, low to high: e.g. [(14, 14), (28, 28)]."""
@@ -148,11 +164,15 @@ class VAE(nn.Module):
 
     def encode(self, x: Tensor) -> DiagonalGaussian:
         """x [B, C, H, W] in [-1, 1] -> q(z | x) over [B, c, h, w]."""
+        if self.encoder is None:
+            return DiagonalGaussian(x, torch.full_like(x, -30.0))
         mean, logvar = self.encoder(x).chunk(2, dim=1)
         return DiagonalGaussian(mean, logvar)
 
     def decode(self, z: Tensor) -> Tensor:
         """z [B, c, h, w] (unscaled) -> x̂ [B, C, H, W], roughly in [-1, 1]."""
+        if self.decoder is None:
+            return z
         return self.decoder(z, self._sizes())
 
     def forward(self, x: Tensor, generators: list[torch.Generator] | None = None) -> tuple[Tensor, DiagonalGaussian]:

@@ -358,3 +358,27 @@ def test_sections_draw_a_colour_model(tmp_path):
     assert z0.mode == zt.mode == "RGB" and channels.size == (4 * 34 + 2, 36)
     _, *views, note = reverse.run(reg, name, "heart", 0, 4, "ddim", "euler", 2.0)
     assert views[2].size == (32, 32) and views[1].size == (4 * 34 + 2, 36) and "step **4 of 4**" in note
+
+
+@pytest.mark.skipif(not (ROOT / "mnist" / "reference" / latent.BUDGET_FILE).is_file(), reason="no stored comparison")
+def test_budget_section_shows_the_same_minutes_in_latent_and_pixels(app_model_dirs, tmp_path):  # noqa: F811
+    """Section 8 shows benchmarks/why_latent.py's stored result: the latent model beats the pixel-space model trained
+    for the same minutes on both of the project's measures; a model without one shows the served model's that has."""
+    import shutil
+
+    from demo.registry import ModelRegistry
+
+    stored = json.loads((ROOT / "mnist" / "reference" / latent.BUDGET_FILE).read_text())
+    lat, pix = stored["models"]["latent"], stored["models"]["pixel"]
+    assert abs(lat["training_minutes"] - pix["training_minutes"]) < 0.25 * stored["budget_minutes"]
+    assert lat["accuracy"] > pix["accuracy"] + 0.2 and lat["fd"] < 0.6 * pix["fd"]
+    assert lat["denoiser_steps"] > 4 * pix["denoiser_steps"]
+    folder = tmp_path / "mnist"
+    shutil.copytree(ROOT / "mnist", folder)
+    reg = ModelRegistry([app_model_dirs[1], str(folder)])
+    other = next(n for n in reg.names if reg.folders[n] != str(folder))
+    grid, md = latent.budget_section(reg, other)  # a model without a comparison: the MNIST model's is shown
+    w = 10 * 28 + 9 * 2  # ten classes (gray gaps between tiles), twice, and a 4-pixel gap between the two grids
+    assert grid.size[0] >= 2 * w and grid.size[1] >= 4 * 28
+    assert f"({reg.names[1]};" in md and f"| {lat['denoiser_steps']:,} |" in md and "| pixel space | 1×28×28 |" in md
+    assert f"{100 * lat['accuracy']:.0f} %" in md and stored["note"] in md

@@ -341,3 +341,40 @@ def test_decoder_finetune_keeps_the_encoder_and_learns_noisy_latents(vae_dir: Pa
     other = train_vae(bars(seed=1), TINY_VAE, loop_cfg(3, seed=5), VAETrainConfig(), tmp_path / "other", SINGLE)
     with pytest.raises(ValueError, match=r"encoder of .* differs"):
         swap_vae(tmp_path / "model", other, tmp_path / "bad")
+
+
+def test_pixel_space_model_trains_saves_and_samples_images_directly(tmp_path: Path) -> None:
+    """--pixel-space: the identity VAE (no weights, z = x, scale 1), the same UNet on the 1x8x8 images."""
+    unet_cfg = UNetConfig(in_channels=1, num_classes=2, **TINY_UNET)
+    cfg = DiffusionTrainConfig(sample_steps=2, samples_per_class=2)
+    model = train_diffusion(bars(), None, unet_cfg, loop_cfg(30), cfg, tmp_path, SINGLE, "bars-pixel")
+    log = [e for e in read_log(tmp_path / "log.jsonl") if "loss" in e]
+    assert np.mean([e["loss"] for e in log[-5:]]) < np.mean([e["loss"] for e in log[:5]])
+    pipe = LatentDiffusionPipeline.from_pretrained(model)
+    assert pipe.vae.config.identity and pipe.scaling_factor == 1.0 and pipe.latent_shape == (1, 8, 8)
+    assert sum(p.numel() for p in pipe.vae.parameters()) == 0
+    x = bars(4).images
+    torch.testing.assert_close(pipe.encode(x), x)  # the "latent" is the image
+    np.testing.assert_allclose(pipe.decode(x)[..., 0], (x[:, 0].numpy() + 1) / 2, atol=1e-6)
+    assert not (model / "replay").exists()  # no stage 1 to replay
+    with pytest.raises(ValueError, match="latent_channels == in_channels"):
+        VAEConfig(in_channels=1, latent_channels=4, channel_mult=(1,), identity=True)
+
+
+def test_warm_start_begins_at_the_given_weights_with_the_ema_at_full_decay(vae_dir: Path, tmp_path: Path) -> None:
+    unet_cfg = UNetConfig(in_channels=2, num_classes=2, **TINY_UNET)
+    cfg = DiffusionTrainConfig(sample_steps=2, samples_per_class=2)
+    first = train_diffusion(bars(), vae_dir, unet_cfg, loop_cfg(10), cfg, tmp_path / "a", SINGLE, "bars")
+    start = LatentDiffusionPipeline.from_pretrained(first).unet.state_dict()
+    # one AdamW step (each weight moves by about lr): the EMA at decay 0.999 with no warm-up moves 0.1 % of that
+    second = train_diffusion(bars(), vae_dir, unet_cfg, loop_cfg(1, lr=1e-3, warmup_steps=0), cfg, tmp_path / "b",
+                             SINGLE, "bars", init_unet=(start, str(first)))  # fmt: skip
+    raw = weights(tmp_path / "b" / "state", "unet")
+    ema = LatentDiffusionPipeline.from_pretrained(second).unet.state_dict()
+    moved = max(float((raw[k] - start[k]).abs().max()) for k in start)
+    assert 5e-4 < moved < 2e-3
+    assert max(float((ema[k] - start[k]).abs().max()) for k in start) == pytest.approx(1e-3 * moved, rel=0.02)
+    # the warm start's first loss is the trained model's, well below the first run's random start
+    loss_a, loss_b = (read_log(tmp_path / d / "log.jsonl")[1]["loss"] for d in ("a", "b"))
+    assert loss_b < 0.9 * loss_a, (loss_a, loss_b)
+    assert LatentDiffusionPipeline.from_pretrained(second).extra_config["init_unet"] == str(first)

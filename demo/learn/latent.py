@@ -9,6 +9,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from PIL import Image
 
 from ldm_core import teaching
 from ldm_core.reference import REFERENCE_DIR, load_reference
@@ -21,6 +22,7 @@ from .pictures import image, picture, strip
 from .sources import learn_class
 
 COST_FILE = "step_cost.json"  # written by benchmarks/bench_latent_vs_pixel.py --write into <model>/reference/
+BUDGET_FILE = "why_latent.json"  # written by benchmarks/why_latent.py --write, with why_latent.png beside it
 
 
 def cost_markdown(c: dict[str, Any], where: str) -> str:
@@ -39,7 +41,7 @@ def cost_markdown(c: dict[str, Any], where: str) -> str:
         "Sampling runs this call once per step (twice with guidance) and training once per example, so the "
         'chapter\'s "faster training" claim is this ratio per step; the VAE is paid once per image (encode for '
         "training, decode at the end). Small CPU models are partly bound by per-call overheads, so the ms ratio is "
-        "smaller than the FLOPs ratio. A pixel-space model trained with the same budget is not shipped yet."
+        "smaller than the FLOPs ratio. Below: what that means for training, measured."
     )
 
 
@@ -57,6 +59,42 @@ def measure_cost(registry: ModelRegistry, model: str) -> str:
     pipe = registry.get(model)
     c = cached((registry.folders[model], "cost"), lambda: teaching.step_cost(pipe))
     return cost_markdown(c, "measured now on this server with `ldm_core.teaching.step_cost`")
+
+
+def budget_markdown(r: dict[str, Any], model: str) -> str:
+    """The table of ``benchmarks/why_latent.py``'s result: the same training budget in the latent and in pixels."""
+    lat, pix = r["models"]["latent"], r["models"]["pixel"]
+    rows = "".join(
+        f"| {name} | {'×'.join(map(str, m['latent_shape']))} | {m['training_minutes']:.1f} | {m['vae_steps'] or '—'} | "
+        f"{m['denoiser_steps']:,} | {100 * m['accuracy']:.0f} % | {m['fd_over_floor']:.1f}× |\n"
+        for name, m in (("latent", lat), ("pixel space", pix))
+    )
+    return (
+        f"**The same training budget, {r['budget_minutes']:g} minutes, spent in the latent and in pixels** ({model}; "
+        f"both trained at the same time, one CPU thread each, by `python -m ldm_core train`; the latent model "
+        f"spends {r['vae_minutes']:g} of its minutes on its VAE). Left of the gap: the latent model's samples, right: "
+        f"the pixel-space model's; one column per class, seeds 0-{r['grid_seeds'] - 1}, DDIM {r['sample_steps']} "
+        f"steps, guidance {r['guidance']:g}.\n\n"
+        "| model | denoised | training min | VAE steps | denoiser steps | classifier reads the class | FD / floor |\n"
+        f"|---|---|---|---|---|---|---|\n{rows}\n"
+        f"In the same minutes the latent denoiser took **{lat['denoiser_steps'] / max(pix['denoiser_steps'], 1):.0f}× "
+        f"more steps**, because each of its steps is cheaper (the table above). FD: Fréchet distance of the "
+        f"classifier's features to the test set, over that of real training images ({r['per_class']} per class; "
+        f"1× is as good as real data). Measured by `{r['command']}` ({r['machine']}). {r.get('note', '')}"
+    ).rstrip()
+
+
+def budget_section(registry: ModelRegistry, model: str) -> tuple[Any, str]:
+    """-> (the two models' sample grids, the table): this model's stored comparison, or another served model's."""
+    names = [model, *(n for n in registry.folders if n != model)]
+    for name in names:
+        folder = Path(registry.folders[name]) / REFERENCE_DIR
+        if (folder / BUDGET_FILE).is_file() and (folder / "why_latent.png").is_file():
+            r = json.loads((folder / BUDGET_FILE).read_text())
+            with Image.open(folder / "why_latent.png") as im:
+                grid = im.convert("RGB")
+            return grid, budget_markdown(r, name)
+    return None, "No served model ships a latent-vs-pixel training comparison (`python benchmarks/why_latent.py`)."
 
 
 def neighbours_section(registry: ModelRegistry, model: str, class_name: str, seed: Any) -> tuple[Any, ...]:
@@ -86,6 +124,11 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
     gr.on([*ctx.opens("latent"), ctx.model.change], ctx.bind(cost_section), [ctx.model], out, api_name="learn_cost",
           trigger_mode="always_last")  # fmt: skip
     btn.click(ctx.bind(measure_cost), [ctx.model], out, api_name="learn_cost_measure")
+    with gr.Row():
+        budget_grid = picture(t("lat.budget"), "learn-budget-grid", height=360)
+        budget_note = gr.Markdown(elem_id="learn-budget-note")
+    gr.on([*ctx.opens("latent"), ctx.model.change], ctx.bind(budget_section), [ctx.model], [budget_grid, budget_note],
+          api_name="learn_budget", trigger_mode="always_last")  # fmt: skip
     gr.Markdown(t("lat.copy"))
     with gr.Row():
         sample = picture(t("lat.sample"), "learn-nn-sample")
