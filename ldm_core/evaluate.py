@@ -215,6 +215,7 @@ def evaluate(
         "num_samples": len(samples),
         **asdict(cfg),
         "guidance_scale": pipe.default_guidance_scale if cfg.guidance_scale is None else cfg.guidance_scale,
+        "guidance_interval": list(pipe.guidance_interval),
         "num_test": len(test_x),
         "num_train": n_train,
         "num_train_subset": len(sub_x),
@@ -252,7 +253,8 @@ def format_table(r: dict[str, Any]) -> str:
     s = r["seconds"]
     lines = [
         f"model {r['model']}: {n} samples ({r['per_class']} per class), {r['sampler']}, "
-        f"{r['num_inference_steps']} steps, guidance {r['guidance_scale']:g}, seed {r['seed']}; "
+        f"{r['num_inference_steps']} steps, guidance {r['guidance_scale']:g}"
+        f"{' at t in [{}, {})'.format(*r['guidance_interval']) if 'guidance_interval' in r else ''}, seed {r['seed']}; "
         f"every FD is against the {m} test images",
         f"{'quantity':<50}{'value':>12}{'images':>8}",
         *(f"{name:<50}{value:>12}{count:>8}" for name, value, count in rows),
@@ -279,6 +281,8 @@ def default_classifier_folder(model_folder: str | Path, model_name: str) -> Path
 
 def run_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     pipe = LatentDiffusionPipeline.from_pretrained(args.model, device=args.device)
+    if args.guidance_interval is not None:
+        pipe.set_guidance_interval(*args.guidance_interval)
     folder = Path(args.classifier) if args.classifier else default_classifier_folder(args.model, pipe.name)
     classifier, _ = load_classifier(folder, device=args.device)
     data = load_data(args.data, pipe.image_size)
@@ -365,6 +369,13 @@ def register(subparsers: Any) -> None:
     ev.add_argument("--per-class", type=int, default=100, help="generated images per class (default 100)")
     ev.add_argument("--steps", type=int, default=50, help="sampler steps (default 50)")
     ev.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
+    ev.add_argument(
+        "--guidance-interval",
+        type=lambda v: tuple(int(x) for x in v.split(",")),
+        default=None,
+        metavar="LO,HI",
+        help="guide only at timesteps LO <= t < HI (default: the model's)",
+    )
     ev.add_argument("--sampler", default="ddim", help="sampler name (default ddim)")
     ev.add_argument("--seed", type=int, default=0, help="sample i uses seed + i; also picks the train subset")
     ev.add_argument("--batch-size", type=int, default=200, help="images per batch (at most 256)")

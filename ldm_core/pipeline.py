@@ -121,6 +121,7 @@ class LatentDiffusionPipeline:
         self.batcher: Runner | None = None  # set by the app: jobs then run merged with other requests' jobs
         self.preview_decoder: LinearPreviewDecoder | None = None  # a cheap latent -> image decoder for live previews
         self.compiled_unet: CompiledUNet | None = None  # set by ``compile``: the UNet's calls once it is warmed up
+        self.guidance_interval: tuple[int, int] = self._full_interval  # guidance only at lo <= t < hi (see setter)
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -148,7 +149,7 @@ class LatentDiffusionPipeline:
                 raise CheckpointError(f"{Path(folder) / 'config.json'} has an unusable preview config: {e}") from e
             load_state(preview, weights[PREVIEW_FILE], PREVIEW_FILE)
         known = {"vae", "unet", "schedule", "image_size", "scaling_factor", "class_names", "default_guidance_scale",
-                 "name", "files", "format", "format_version", PREVIEW_FILE}  # fmt: skip
+                 "name", "files", "format", "format_version", PREVIEW_FILE, "guidance_interval"}  # fmt: skip
         pipe = cls(
             vae,
             unet,
@@ -160,6 +161,11 @@ class LatentDiffusionPipeline:
             extra_config={k: v for k, v in config.items() if k not in known},
         )
         pipe.preview_decoder = preview.eval() if preview is not None else None
+        if "guidance_interval" in config:
+            try:
+                pipe.set_guidance_interval(*config["guidance_interval"])
+            except (TypeError, ValueError) as e:
+                raise CheckpointError(f"{Path(folder) / 'config.json'} has an unusable guidance_interval: {e}") from e
         return pipe.to(device)
 
     def config_dict(self) -> dict[str, Any]:
@@ -172,6 +178,11 @@ class LatentDiffusionPipeline:
             "scaling_factor": self.scaling_factor,
             "class_names": self.class_names,
             "default_guidance_scale": self.default_guidance_scale,
+            **(
+                {"guidance_interval": list(self.guidance_interval)}
+                if self.guidance_interval != self._full_interval
+                else {}
+            ),
             **self.extra_config,
             **(
                 {PREVIEW_FILE: preview_config_dict(self.preview_decoder.config)}
@@ -228,6 +239,21 @@ class LatentDiffusionPipeline:
     @property
     def prediction_type(self) -> str:
         return self.unet.config.prediction_type
+
+    @property
+    def _full_interval(self) -> tuple[int, int]:
+        return (0, self.schedule.num_train_timesteps)
+
+    def set_guidance_interval(self, lo: Any, hi: Any) -> None:
+        """Apply classifier-free guidance only at timesteps lo <= t < hi and sample plainly conditional (scale 1,
+        one UNet pass) elsewhere (Kynkäänniemi et al. 2024: guidance at high noise costs diversity, at low noise it
+        does little). The default (0, T) guides every step; the model's config may keep another."""
+        T = self.schedule.num_train_timesteps
+        check_number("guidance interval start", lo, 0, T - 1, integer=True)
+        check_number("guidance interval end", hi, 1, T, integer=True)
+        if not int(lo) < int(hi):
+            raise ValueError(f"the guidance interval needs start < end, got [{lo}, {hi})")
+        self.guidance_interval = (int(lo), int(hi))
 
     # ------------------------------------------------------------------ checks
     def check_args(self, num_inference_steps: Any = 50, guidance_scale: Any = None, sampler: Any = "ddim",

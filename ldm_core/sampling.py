@@ -49,6 +49,7 @@ class SamplingModel(Protocol):
     """What ``run_jobs`` needs of a pipeline."""
 
     schedule: NoiseSchedule
+    guidance_interval: tuple[int, int]  # guidance only at lo <= t < hi
 
     def model_output(self, x: Tensor, t: Tensor, class_emb: Tensor) -> Tensor: ...
     def null_embeddings(self, n: int) -> Tensor: ...
@@ -99,6 +100,12 @@ class _AllDropped(Exception):
     """Every job of a batch was dropped: nothing is left to sample."""
 
 
+def guidance_in(guidance: Tensor, t: Tensor, lo: int, hi: int) -> Tensor:
+    """Per-row guidance scales [B] where lo <= t < hi, 1 (no guidance) elsewhere."""
+    inside = (t.to(guidance.device) >= lo) & (t.to(guidance.device) < hi)
+    return torch.where(inside, guidance, torch.ones_like(guidance))
+
+
 def _cat(jobs: Sequence[SamplingJob], get: Callable[[SamplingJob], Tensor]) -> Tensor:
     return torch.cat([get(j) for j in jobs])
 
@@ -126,13 +133,16 @@ def run_jobs(model: SamplingModel, jobs: Sequence[SamplingJob]) -> list[Tensor |
         errors[k] = error
         active[rows[k]] = False
 
+    lo, hi = getattr(model, "guidance_interval", (0, model.schedule.num_train_timesteps))
+
     def denoise(x: Tensor, t: Tensor) -> Tensor:
+        g = guidance if lo == 0 and hi >= model.schedule.num_train_timesteps else guidance_in(guidance, t, lo, hi)
         if bool(active.all()):
-            return guided_output(model.model_output, model.schedule, x, t, emb, null, guidance, model.prediction_type)
+            return guided_output(model.model_output, model.schedule, x, t, emb, null, g, model.prediction_type)
         keep = active.nonzero()[:, 0]  # dropped rows leave the network's batch; their ε̂ is 0
         out = torch.zeros_like(x)
         out[keep] = guided_output(model.model_output, model.schedule, x[keep], t[keep], emb[keep], null[keep],
-                                  guidance[keep], model.prediction_type)  # fmt: skip
+                                  g[keep], model.prediction_type)  # fmt: skip
         return out
 
     def on_step(info: StepInfo) -> None:

@@ -260,3 +260,49 @@ def test_float16_weights_halve_the_folder_and_load_into_float32(tmp_path, tiny_p
     out16 = loaded([0, 2], num_inference_steps=STEPS, seed=0).images
     out32 = tiny_pipe([0, 2], num_inference_steps=STEPS, seed=0).images
     assert 0 < np.abs(out16 - out32).max() < 0.02  # rounded, so not identical, but close
+
+
+def test_guidance_interval_guides_only_inside_and_is_kept_with_the_model(tmp_path) -> None:
+    """Guidance at lo <= t < hi only: the same as DDIM with the guided ε̂ inside and the plain conditional one (one
+    UNet pass) outside; the interval is saved with the model and a bad one is refused."""
+    from ldm_core.samplers import guided_output
+
+    pipe = make_tiny_pipeline()
+    timesteps = make_timesteps(1000, STEPS)  # trailing: 999, 874, ..., 124
+    lo, hi = 300, 700
+    pipe.set_guidance_interval(lo, hi)
+    calls: list[int] = []
+    unet_call = pipe.model_output
+
+    def counting(x, t, emb):
+        calls.append(len(x))
+        return unet_call(x, t, emb)
+
+    pipe.model_output = counting
+    out = pipe([2], num_inference_steps=STEPS, guidance_scale=4.0, seed=1, output_type="latent").latents
+    del pipe.model_output
+    inside = [int(t) for t in timesteps if lo <= t < hi]
+    assert calls == [2 if lo <= int(t) < hi else 1 for t in timesteps] and len(inside) in range(1, STEPS)
+    emb, null = pipe.class_embeddings([2]), pipe.null_embeddings(1)
+
+    def denoise(z, t):
+        g = 4.0 if lo <= int(t[0]) < hi else 1.0
+        return guided_output(pipe.model_output, pipe.schedule, z, t, emb, null, g, pipe.prediction_type)
+
+    with torch.inference_mode():
+        ref = sample_ddim(denoise, pipe.initial_noise([1]), pipe.schedule, timesteps)
+    torch.testing.assert_close(out, ref, rtol=0, atol=1e-6)
+    pipe.set_guidance_interval(0, 1000)
+    full = pipe([2], num_inference_steps=STEPS, guidance_scale=4.0, seed=1, output_type="latent").latents
+    assert (full - out).abs().max() > 1e-3
+
+    pipe.set_guidance_interval(lo, hi)
+    pipe.save_pretrained(tmp_path / "m")
+    again = LatentDiffusionPipeline.from_pretrained(tmp_path / "m")
+    assert again.guidance_interval == (lo, hi)
+    torch.testing.assert_close(again([2], num_inference_steps=STEPS, guidance_scale=4.0, seed=1,
+                                     output_type="latent").latents, out, rtol=0, atol=0)  # fmt: skip
+    for bad, message in (((700, 300), "start < end"), ((0, 1001), r"end must be in \[1, 1000\]"),
+                         ((-1, 10), r"start must be in \[0, 999\]")):  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            pipe.set_guidance_interval(*bad)
