@@ -40,8 +40,6 @@ EN: dict[str, str] = {
     "lesson.next": "Next ▶",
     "lesson.question": "Question for the class:",
     "lesson.missing": "This step needs a model that is not here. Press **Next ▶** for the next step.",
-    "lesson.pick.mnist": "This step is written for **MNIST digits**: pick it in the **Model** menu at the top, then "
-    "press **Show me** again.",
     "lesson.vae.title": "The VAE: an image becomes a small latent",
     "lesson.vae.text": "The encoder turns a 28×28 image (784 numbers) into a small latent z₀; the decoder turns it back. "
     "Compare the input with the reconstruction and look at the latent's channels.",
@@ -335,7 +333,6 @@ ZH: dict[str, str] = {
     "lesson.next": "下一步 ▶",
     "lesson.question": "给全班的问题：",
     "lesson.missing": "这一步需要的模型不在这里。按 **下一步 ▶** 进入下一步。",
-    "lesson.pick.mnist": "这一步是按 **MNIST digits**（手写数字）模型写的：请在页面顶部的 **模型** 菜单中选择它，然后再按一次 **演示**。",
     "lesson.vae.title": "变分自编码器：图像变成小的潜在表示",
     "lesson.vae.text": "编码器把一张 28×28 的图像（784 个数）变成小的潜在表示 z₀；解码器再把它变回图像。"
     "比较输入和重构，看看潜在表示的各个通道。",

@@ -87,7 +87,7 @@ def _workbench(demo: gr.Blocks, registry: ModelRegistry) -> ModelBindings:
         with gr.Tab(t("tab.inpaint"), id="inpaint"):
             inpaint.build(registry, model, bindings)
         with gr.Tab(t("tab.learn"), id="learn") as learn_tab:
-            accordions = learn.build(registry, model, bindings, tab=learn_tab)
+            learn_ctx = learn.build(registry, model, bindings, tab=learn_tab)
     bindings.wire(model, registry)
-    lesson.wire(panel, demo, registry, model, tabs, bindings, accordions)
+    lesson.wire(panel, demo, registry, model, tabs, bindings, learn_ctx)
     return bindings

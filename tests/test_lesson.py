@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pytest
 from app_fixtures import CLOTHES, app, app_model_dirs  # noqa: F401
 from PIL import Image
@@ -75,12 +76,87 @@ def test_inpaint_step_paints_a_mask_the_handler_reads(app):  # noqa: F811
     assert mask.shape == image.size[::-1] and 0.4 < mask.mean() < 0.6  # the right half
 
 
-def test_on_another_model_show_me_asks_for_the_steps_model_and_changes_nothing(app):  # noqa: F811
+def _then(app, fn):  # noqa: F811
+    """The event that runs after ``fn`` (its ``.then``)."""
+    return next(f for f in app.fns.values() if f.trigger_after == fn._id)
+
+
+def _page_after_show(app, k, current):  # noqa: F811
+    """Every widget's value on the page after show me on step ``k`` while ``current`` is picked (the layout's
+    values, then the show me's updates on top); and those updates."""
+    out = _show(app)(k, current)
+    values = {b: getattr(b, "value", None) for b in app.blocks.values()}
+    values[_by_id(app)["model"]] = current
+    values[next(b for b in app.blocks.values() if isinstance(b, gr.BrowserState))] = k  # the step, kept in the browser
+    values.update({c: _value(u) for c, u in out.items() if not isinstance(u, gr.Tabs)})
+    return values, out
+
+
+def test_on_another_model_show_me_picks_the_steps_model_with_its_classes_and_the_presets(app):  # noqa: F811
     ids = _by_id(app)
     k = [s.key for s in lesson.STEPS].index("generate")
-    out = _show(app)(k, CLOTHES)
-    assert list(out) == [ids["lesson-note"]] and out[ids["lesson-note"]].key == "lesson.pick.mnist"
-    assert "MNIST digits" in ZH["lesson.pick.mnist"]
+    values, out = _page_after_show(app, k, CLOTHES)
+    assert _value(out[ids["model"]]) == "MNIST digits" and out[ids["lesson-note"]] == ""
+    tabs = next(b for b in app.blocks.values() if isinstance(b, gr.Tabs))
+    assert out[tabs].selected == "generate"
+    digits = [*(str(i) for i in range(10)), "unconditional"]
+    gen_class = out[ids["gen-class"]]  # the new model's classes, and the step's class
+    assert [v for _, v in gen_class["choices"]] == digits and gen_class["value"] == "3"
+    assert [values[ids[i]] for i in ("gen-seed", "gen-steps", "gen-guidance", "gen-sampler", "gen-batch")] == [
+        42, 25, 1.4, "ddim", 4]  # fmt: skip
+    # a model-dependent widget the step does not preset follows the new model, as on a user's pick
+    assert [v for _, v in out[ids["var-class"]]["choices"]] == digits and out[ids["var-class"]]["value"] == "0"
+    assert out[ids["learn-source"]]["value"] == lesson_sources(app, "MNIST digits")[0]
+
+
+def test_nothing_resets_the_presets_after_show_me_sets_the_model(app):  # noqa: F811
+    """The model picker's change (which show me's setting of it fires in the browser) runs no handler that writes
+    a widget some step presets: the model-dependent updates run on the user's input only."""
+    ids = _by_id(app)
+    model = ids["model"]
+    preset = {ids[i]._id for s in lesson.STEPS for i in s.presets}
+    on_change = [f for f in app.fns.values() if (model._id, "change") in f.targets]
+    written = {o._id for f in on_change for o in f.outputs} & preset
+    assert written == set(), [b.elem_id for b in app.blocks.values() if b._id in written]
+    on_input = [f for f in app.fns.values() if (model._id, "input") in f.targets]
+    assert len(on_input) == 1 and {ids["gen-class"]._id, ids["learn-class"]._id} <= {o._id for o in on_input[0].outputs}
+    # and the user's pick sends every model-dependent widget the picked model's values
+    sent = dict(zip(on_input[0].outputs, on_input[0].fn("MNIST digits"), strict=True))
+    assert sent[ids["gen-class"]]["value"] == "0" and sent[ids["gen-guidance"]]["value"] == 2.0  # the tiny default
+
+
+@pytest.mark.parametrize("key", ["reverse", "chapter", "guidance"])
+def test_show_me_computes_learn_sections_4_to_6_at_the_presets(app, key):  # noqa: F811
+    """After show me, the chained event computes the section on the widgets show me set (also when it had to
+    switch the model first): its pictures and note arrive without a click on the section's Run button."""
+    ids = _by_id(app)
+    k = [s.key for s in lesson.STEPS].index(key)
+    show_fn = next(f for f in app.fns.values() if any(t[0] == ids["lesson-show"]._id for t in f.targets))
+    compute = _then(app, show_fn)
+    for current in ("MNIST digits", CLOTHES):
+        values, _ = _page_after_show(app, k, current)
+        out = compute.fn(*(values[c] for c in compute.inputs))
+        images = {c.elem_id: v for c, v in out.items() if isinstance(v, Image.Image)}
+        notes = {c.elem_id: v for c, v in out.items() if isinstance(c, gr.Markdown)}
+        if key == "reverse":
+            assert set(images) >= {"learn-rev-a-xt", "learn-rev-a-x0", "learn-rev-b-x0"}
+            assert "step **20 of 20**" in notes["learn-rev-note"]
+        if key == "chapter":
+            assert len(images) == 4 and {"learn-ch-ddpm", "learn-ch-ddim"} <= set(images), set(images)
+            assert "20 steps" in notes["learn-ch-note"]
+        if key == "guidance":
+            assert set(images) >= {"learn-gd-row", "learn-gd-diff"}
+            assert "step 10 of 20" in notes["learn-gd-note"] and "seed 0" in notes["learn-gd-note"]
+        assert all(im.size[0] >= 28 and np.asarray(im).std() > 0 for im in images.values())  # drawn, not blank
+
+
+def test_show_me_on_a_tab_step_computes_nothing(app):  # noqa: F811
+    ids = _by_id(app)
+    show_fn = next(f for f in app.fns.values() if any(t[0] == ids["lesson-show"]._id for t in f.targets))
+    compute = _then(app, show_fn)
+    k = [s.key for s in lesson.STEPS].index("generate")
+    values, _ = _page_after_show(app, k, "MNIST digits")
+    assert compute.fn(*(values[c] for c in compute.inputs)) == {}
 
 
 def test_a_step_whose_model_is_missing_says_so(app, monkeypatch):  # noqa: F811

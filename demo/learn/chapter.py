@@ -106,7 +106,7 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         per_class = gr.Slider(1, 10, value=2, step=1, label=t("ch.per_class"), elem_id="learn-ch-n")
         judge = gr.Button(t("ch.judge"), elem_id="learn-ch-judge")
     judged = gr.Markdown(elem_id="learn-ch-judged")
-    gr.on([run_btn.click, *ctx.opens("chapter")], ctx.bind(chapter_section),
+    ctx.on("chapter", [run_btn.click], chapter_section,
           [ctx.model, ctx.class_name, ctx.seed, steps, ctx.guidance], [*outs, note], api_name="learn_chapter",
           trigger_mode="always_last")  # fmt: skip
     judge.click(ctx.bind(measure), [ctx.model, per_class], judged, api_name="learn_chapter_judge")

@@ -88,7 +88,7 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         iterated = picture(tr("fwd.iterated"), "learn-fwd-iterated")
         closed = picture(tr("fwd.closed"), "learn-fwd-closed")
         stats = gr.Markdown(elem_id="learn-fwd-stats", latex_delimiters=ctx.latex)
-    gr.on([*ctx.opens("forward"), t.release, ctx.seed.submit, *ctx.source_triggers],
-          ctx.bind(forward_section), [ctx.model, ctx.source, ctx.upload, t, ctx.seed],
+    ctx.on("forward", [t.release, ctx.seed.submit, *ctx.source_triggers],
+          forward_section, [ctx.model, ctx.source, ctx.upload, t, ctx.seed],
           [z0, zt, channels, plot, formula, lin, cos, iterated, closed, compare, stats], api_name="learn_forward",
           trigger_mode="always_last")  # fmt: skip

@@ -64,6 +64,6 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         diff = picture(t("gd.diff"), "learn-gd-diff")
         x0s = picture(t("gd.x0"), "learn-gd-x0")
     note = gr.Markdown(elem_id="learn-gd-note", latex_delimiters=ctx.latex)
-    gr.on([run_btn.click, step.release, *ctx.opens("guidance")], ctx.bind(guidance_section),
+    ctx.on("guidance", [run_btn.click, step.release], guidance_section,
           [ctx.model, ctx.class_name, ctx.seed, steps, step], [row, unc, cond, diff, x0s, note],
           api_name="learn_guidance", trigger_mode="always_last")  # fmt: skip

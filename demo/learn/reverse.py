@@ -111,7 +111,7 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         final = picture(t("rev.final"), "learn-rev-final")
         jump_note = gr.Markdown(elem_id="learn-rev-jump-note")
     settings = [ctx.model, ctx.class_name, ctx.seed, steps, sampler_a, sampler_b, ctx.guidance]
-    gr.on([run_btn.click, *ctx.opens("reverse")], ctx.bind(run), settings, [step, *views, note],
+    ctx.on("reverse", [run_btn.click], run, settings, [step, *views, note],
           api_name="learn_reverse", trigger_mode="always_last")  # fmt: skip
     step.change(ctx.bind(show_step), [*settings, step], [*views, note], api_name="learn_reverse_step",
                 trigger_mode="always_last")  # fmt: skip

@@ -94,8 +94,7 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         change = picture(t("vae.change"), "learn-vae-change")
         note = gr.Markdown(elem_id="learn-vae-note")
     src = [ctx.model, ctx.source, ctx.upload]
-    gr.on([*ctx.opens("vae"), *ctx.source_triggers], ctx.bind(vae_section), src,
+    ctx.on("vae", ctx.source_triggers, vae_section, src,
           [inp, rec, err, lat, numbers], api_name="learn_vae", trigger_mode="always_last")  # fmt: skip
-    gr.on([*ctx.opens("vae"), *ctx.source_triggers, channel.release, row.release, col.release,
-           value.release], ctx.bind(nudge), [*src, channel, row, col, value], [moved, change, note],
+    ctx.on("vae", [*ctx.source_triggers, channel.release, row.release, col.release, value.release], nudge, [*src, channel, row, col, value], [moved, change, note],
           api_name="learn_vae_nudge", trigger_mode="always_last")  # fmt: skip
