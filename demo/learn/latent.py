@@ -14,7 +14,7 @@ from ldm_core import teaching
 from ldm_core.reference import REFERENCE_DIR, load_reference
 
 from ..common import resolve_seed, user_errors
-from ..i18n import t
+from ..i18n import say, t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import image, picture, strip
@@ -26,21 +26,12 @@ COST_FILE = "step_cost.json"  # written by benchmarks/bench_latent_vs_pixel.py -
 def cost_markdown(c: dict[str, Any], where: str) -> str:
     """The table of ``teaching.step_cost``'s result, saying where it was measured."""
     lat, pix = c["latent"], c["pixel"]
-    return (
-        f"One denoiser call (batch 1, no guidance), {where}; the pixel-space UNet is the same design (channels, "
-        "levels, attention) built for the image instead of the latent:\n\n"
-        "| | input | numbers | FLOPs | CPU ms |\n|---|---|---|---|---|\n"
-        f"| latent (this model) | {'×'.join(map(str, lat['shape']))} | {lat['numbers']} | {lat['flops'] / 1e6:.0f} M | "
-        f"{lat['ms']:.1f} |\n"
-        f"| pixel space | {'×'.join(map(str, pix['shape']))} | {pix['numbers']} | {pix['flops'] / 1e6:.0f} M | "
-        f"{pix['ms']:.1f} |\n"
-        f"| ratio | | {pix['numbers'] / lat['numbers']:.1f}× | **{c['flops_ratio']:.1f}×** | "
-        f"**{c['ms_ratio']:.1f}×** |\n\n"
-        "Sampling runs this call once per step (twice with guidance) and training once per example, so the "
-        'chapter\'s "faster training" claim is this ratio per step; the VAE is paid once per image (encode for '
-        "training, decode at the end). Small CPU models are partly bound by per-call overheads, so the ms ratio is "
-        "smaller than the FLOPs ratio. A pixel-space model trained with the same budget is not shipped yet."
-    )
+    return say(
+        "lat.cost", where=where, ls="×".join(map(str, lat["shape"])), ln=lat["numbers"], lf=f"{lat['flops'] / 1e6:.0f}",
+        lms=f"{lat['ms']:.1f}", ps="×".join(map(str, pix["shape"])), pn=pix["numbers"], pf=f"{pix['flops'] / 1e6:.0f}",
+        pms=f"{pix['ms']:.1f}", nr=f"{pix['numbers'] / lat['numbers']:.1f}", fr=f"{c['flops_ratio']:.1f}",
+        mr=f"{c['ms_ratio']:.1f}",
+    )  # fmt: skip
 
 
 def cost_section(registry: ModelRegistry, model: str) -> str:
@@ -48,7 +39,9 @@ def cost_section(registry: ModelRegistry, model: str) -> str:
     path = Path(registry.folders[model]) / REFERENCE_DIR / COST_FILE
     if path.is_file():
         stored = json.loads(path.read_text())
-        return cost_markdown(stored["result"], f"measured by `{stored['command']}` ({stored['machine']})")
+        return cost_markdown(
+            stored["result"], say("lat.where_stored", command=stored["command"], machine=stored["machine"])
+        )
     return measure_cost(registry, model)
 
 
@@ -56,7 +49,7 @@ def measure_cost(registry: ModelRegistry, model: str) -> str:
     """-> markdown: FLOPs and CPU ms of one denoiser call, latent vs pixel space, measured now (once per model)."""
     pipe = registry.get(model)
     c = cached((registry.folders[model], "cost"), lambda: teaching.step_cost(pipe))
-    return cost_markdown(c, "measured now on this server with `ldm_core.teaching.step_cost`")
+    return cost_markdown(c, say("lat.where_now"))
 
 
 def neighbours_section(registry: ModelRegistry, model: str, class_name: str, seed: Any) -> tuple[Any, ...]:
@@ -65,18 +58,15 @@ def neighbours_section(registry: ModelRegistry, model: str, class_name: str, see
     label, seed = learn_class(registry, pipe, class_name), resolve_seed(seed)
     reference = cached((registry.folders[model], "reference"), lambda: load_reference(Path(registry.folders[model])))
     if reference is None:
-        return None, None, f"{model} ships no reference set of training images (`python -m ldm_core.reference`)."
+        return None, None, say("lat.noref", model=model)
     with user_errors():
         sample = cached((registry.folders[model], "nn-sample", label, seed),
                         lambda: np.asarray(pipe([label], num_inference_steps=20, seed=seed).images)[0])  # fmt: skip
     nn = teaching.nearest_training_images(sample, reference["images"])
     names = [pipe.class_names[int(reference["labels"][i])] for i in nn["indices"]]
     dists = ", ".join(f"{d:.3f} ({c})" for d, c in zip(nn["distances"], names, strict=True))
-    note = (f"RMS pixel distance of the sample (20 DDIM steps, seed {seed}) to its 5 nearest of "
-            f"{len(reference['images'])} training images ({reference['per_class']} per class, a fixed subset of "
-            f"{reference['data']} stored with the model): {dists}. For scale, a training image's nearest other "
-            f"training image in the subset is at {nn['train_nn_median']:.3f} (median). A copy would be at about 0; "
-            "the full training set (not shipped) may hold closer images.")  # fmt: skip
+    note = say("lat.nn", seed=seed, n=len(reference["images"]), per_class=reference["per_class"],
+               data=reference["data"], dists=dists, median=f"{nn['train_nn_median']:.3f}")  # fmt: skip
     return image(sample), strip(nn["images"]), note
 
 
