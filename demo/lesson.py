@@ -7,6 +7,7 @@ the browser's language included). docs/lesson.md and docs/lesson.zh.md are ``les
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -190,15 +191,36 @@ def show_updates(step: Step, current: str, registry: ModelRegistry, widgets: dic
     for elem_id, preset in step.presets.items():
         widget = widgets[elem_id]
         out[widget] = _with_value(out.get(widget), preset() if callable(preset) else preset)
-    if step.section:
-        out[accordions[step.section]] = gr.Accordion(open=True)
+    if step.section:  # closed here, opened by the event after (``open_section``): its opening computes it, once
+        out[accordions[step.section]] = gr.Accordion(open=False)
     return out
+
+
+def open_section(step: Step, accordions: dict[str, Any]) -> dict[Any, Any]:
+    """{accordion: open} of the step's Learn section, which show me has just closed; nothing for a tab step. The page
+    fires the accordion's expand (also on an opening it is sent), whose listeners compute the section on the presets
+    show me has set: each section once, whether it was open before or not."""
+    return {accordions[step.section]: gr.Accordion(open=True)} if step.section else {}
+
+
+def scroll_js(accordions: dict[str, Any]) -> str:
+    """The page's part of opening a step's Learn section: scroll it to the top of the window (it may lie below
+    the sections opened before it; its pictures load lazily, so off-screen they would never show); -> the step."""
+    ids = [accordions[s.section].elem_id if s.section else None for s in STEPS]
+    return f"""(k) => {{
+        const ids = {json.dumps(ids)};
+        const id = ids[Math.min(Math.max(parseInt(k) || 0, 0), ids.length - 1)];
+        const top = () => {{ const el = id && document.getElementById(id); if (el) el.scrollIntoView({{block: "start"}}); }};
+        top(); setTimeout(top, 300);
+        return k;
+    }}"""
 
 
 def compute_section(step: Step, model: str, registry: ModelRegistry, runners: list[tuple[Any, list, list]],
                     values: dict[Any, Any]) -> dict[Any, Any]:  # fmt: skip
     """{output: value} of what opening ``step``'s Learn section computes, run on the widgets' ``values`` (the
-    presets show me has just set); nothing for a step that opens no section or when its model is not picked."""
+    presets show me sets); nothing for a step that opens no section or when its model is not picked. The warm-up
+    runs it at start; in the page the section's opening runs the same handlers."""
     if model != model_for(registry, step):
         return {}
     out: dict[Any, Any] = {}
@@ -212,7 +234,9 @@ def wire(panel: LessonPanel, demo: gr.Blocks, registry: ModelRegistry, model: gr
          bindings: ModelBindings, learn: Any) -> None:  # fmt: skip
     """Connect back, next and show me to the built page (widgets found by elem_id); ``learn`` is the Learn tab's
     context (its accordions, and what each section computes). Show me sets the step's tab, model and presets at
-    once (queue=False: no model runs), then computes the step's Learn section on them."""
+    once and closes the step's Learn section (queue=False: no model runs); the event after opens it, and its
+    opening computes it on the presets. The presets fire no computation themselves: the Learn pickers' listeners
+    hear the user's input only (``LearnContext.source_triggers``)."""
     by_id = {b.elem_id: b for b in demo.blocks.values() if getattr(b, "elem_id", None)}
     preset_ids = sorted({i for s in STEPS for i in s.presets})
     missing = [i for i in preset_ids if i not in by_id]
@@ -223,23 +247,21 @@ def wire(panel: LessonPanel, demo: gr.Blocks, registry: ModelRegistry, model: gr
                                   *(c for c, _ in bindings.items)]))  # fmt: skip
     runners = {s.section: learn.runners.get(s.section, []) for s in STEPS if s.section}
     run_inputs = list(dict.fromkeys([model, *(c for rs in runners.values() for _, ins, _ in rs for c in ins)]))
-    run_outputs = list(dict.fromkeys(c for rs in runners.values() for _, _, outs in rs for c in outs))
 
     def show(k: Any, current: str) -> dict[Any, Any]:
         return show_updates(step_at(k), current, registry, by_id, model, tabs, panel.note, bindings, accordions)
-
-    def compute(k: Any, *values: Any) -> dict[Any, Any]:
-        step, by_input = step_at(k), dict(zip(run_inputs, values, strict=True))
-        return compute_section(step, by_input[model], registry, runners.get(step.section, []), by_input)
 
     panel.back.click(lambda k: go(k, -1), panel.step, [panel.step, *panel.pages, panel.note],
                      api_visibility="private", queue=False)  # fmt: skip
     panel.next.click(lambda k: go(k, +1), panel.step, [panel.step, *panel.pages, panel.note],
                      api_visibility="private", queue=False)  # fmt: skip
     panel.show.click(show, [panel.step, model], outputs, api_visibility="private", queue=False).then(
-        compute, [panel.step, *run_inputs], run_outputs, api_visibility="private"
-    )
-    demo.load(lambda k: go(k, 0)[1:-1], panel.step, panel.pages, api_visibility="private", queue=False)
+        lambda k: open_section(step_at(k), accordions), panel.step, list(accordions.values()),
+        api_visibility="private", queue=False, js=scroll_js(accordions)
+    )  # fmt: skip
+    # the stored step is read when the lesson's panel first opens (the page mounts what is in a folded accordion
+    # then): after the page's load, so the pages follow the step's change, not the load
+    panel.step.change(lambda k: go(k, 0)[1:-1], panel.step, panel.pages, api_visibility="private", queue=False)
 
     def warm_up() -> None:  # the slow sections' first show me then answers from the cache (measured on MNIST, one
         for step in STEPS:  # core: reverse 2.0 s, chapter 1.7 s, guidance 1.0 s cold; 2 ms cached)

@@ -40,26 +40,39 @@ def page(server):  # noqa: F811
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     refused: list[str] = []
-
-    def local_only(route) -> None:
-        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
-
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.set_default_timeout(60_000)  # a busy 2-core machine can be slow; a hang still fails
-        pg.route("**/*", local_only)
-        pg.refused = refused
         start = time.perf_counter()
-        pg.goto(server)
-        pg.wait_for_selector("#gen-run", timeout=30_000)
+        _, pg = _open(browser, server, refused)
+        pg.refused = refused
         pg.render_s = time.perf_counter() - start
         yield pg
         browser.close()
+
+
+def _local_only(refused: list[str]):
+    """A route handler that lets requests to this machine through and refuses (and records) every other."""
+
+    def route(r) -> None:
+        if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost"):
+            r.continue_()
+        else:
+            refused.append(r.request.url)
+            r.abort()
+
+    return route
+
+
+def _open(browser, url: str, refused: list[str], **context_kwargs):
+    """A new browser context (``locale=``, ``storage_state=`` ...) with off-machine requests refused into
+    ``refused``, and a page of it on the app, rendered; -> (context, page)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, **context_kwargs)
+    context.route("**/*", _local_only(refused))
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)  # a busy 2-core machine can be slow; a hang still fails
+    pg.goto(url)
+    pg.wait_for_selector("#gen-run", timeout=30_000)
+    return context, pg
 
 
 def _wait_image(pg, selector: str, timeout: float = 60_000) -> None:
@@ -241,15 +254,8 @@ def _other_language_keeps_the_step(context, url: str, k: int, refused: list[str]
     from demo import lesson
     from demo.i18n import text
 
-    other = context.browser.new_context(locale="en-US", storage_state=context.storage_state(),
-                                        viewport={"width": 1400, "height": 1000})  # fmt: skip
+    other, pg = _open(context.browser, url, refused, locale="en-US", storage_state=context.storage_state())
     try:
-        other.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost")
-                    else (refused.append(r.request.url), r.abort()))  # fmt: skip
-        pg = other.new_page()
-        pg.set_default_timeout(60_000)
-        pg.goto(url)
-        pg.wait_for_selector("#gen-run", timeout=30_000)
         pg.locator("#lesson > button").first.click()
         pg.wait_for_selector(f"#lesson-step-{k}", state="visible")
         shown = pg.locator(f"#lesson-step-{k}").inner_text()
@@ -278,15 +284,9 @@ def test_lesson_end_to_end_in_both_locales(page, server, app, locale) -> None:  
 
     lang = "zh" if locale.startswith("zh") else "en"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context = page.context.browser.new_context(locale=locale, viewport={"width": 1400, "height": 1000})
+    refused: list[str] = []
+    context, pg = _open(page.context.browser, server, refused, locale=locale)
     try:
-        refused: list[str] = []
-        context.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost")
-                      else (refused.append(r.request.url), r.abort()))  # fmt: skip
-        pg = context.new_page()
-        pg.set_default_timeout(60_000)
-        pg.goto(server)
-        pg.wait_for_selector("#gen-run", timeout=30_000)
         assert pg.get_by_role("tab", name=text("tab.generate", lang)).count() == 1
         assert pg.locator("#gen-run").inner_text().strip() == text("gen.run", lang)
         if lang == "zh":  # the page's words are Chinese, and a CJK font draws them (not boxes): wider than Latin

@@ -65,7 +65,11 @@ class LearnContext:
 
     @property
     def source_triggers(self) -> list[Any]:
-        return [self.source.change, self.upload.change, self.model.change]
+        """A user's new image or model. The pickers' ``input`` (a user's pick), not ``change``: the lesson's show me
+        sets them, and their programmatic change would recompute every section at once, each several times over
+        (in Gradio 6.31 an always_last event that lands while it runs re-fires every listener of its trigger, so
+        overlapping listeners re-fire each other without end). What show me opens is computed by the opening."""
+        return [self.source.input, self.upload.change, self.model.input]
 
 
 def _warm_up() -> None:

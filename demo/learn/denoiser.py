@@ -63,7 +63,7 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         ch_in = picture(tr("den.chapter_in"), "learn-den-chapter-in")
         ch_target = picture(tr("den.chapter_target"), "learn-den-chapter-target")
         ch_note = gr.Markdown(elem_id="learn-den-chapter")
-    ctx.on("denoiser", [t.release, ctx.seed.submit, ctx.class_name.change, *ctx.source_triggers],
+    ctx.on("denoiser", [t.release, ctx.seed.submit, ctx.class_name.input, *ctx.source_triggers],
            denoiser_section,
           [ctx.model, ctx.source, ctx.upload, t, ctx.seed, ctx.class_name],
           [zt, eps, eps_hat, diff, x0, curve, text, ch_in, ch_target, ch_note], api_name="learn_denoiser",

@@ -73,7 +73,7 @@ def neighbours_section(registry: ModelRegistry, model: str, class_name: str, see
 def build(registry: ModelRegistry, ctx: Any) -> None:
     out = gr.Markdown(elem_id="learn-cost")
     btn = gr.Button(t("lat.measure"), elem_id="learn-cost-run")
-    ctx.on("latent", [ctx.model.change], cost_section, [ctx.model], out, api_name="learn_cost",
+    ctx.on("latent", [ctx.model.input], cost_section, [ctx.model], out, api_name="learn_cost",
           trigger_mode="always_last")  # fmt: skip
     btn.click(ctx.bind(measure_cost), [ctx.model], out, api_name="learn_cost_measure")
     gr.Markdown(t("lat.copy"))
@@ -81,6 +81,6 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         sample = picture(t("lat.sample"), "learn-nn-sample")
         nearest = picture(t("lat.nearest"), "learn-nn-nearest")
         note = gr.Markdown(elem_id="learn-nn-note")
-    ctx.on("latent", [ctx.class_name.change, ctx.seed.submit], neighbours_section,
+    ctx.on("latent", [ctx.class_name.input, ctx.seed.submit], neighbours_section,
           [ctx.model, ctx.class_name, ctx.seed], [sample, nearest, note], api_name="learn_neighbours",
           trigger_mode="always_last")  # fmt: skip

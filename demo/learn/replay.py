@@ -90,7 +90,7 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         vae_row = picture(t("rp.vae"), "learn-replay-vae")
         samples = picture(t("rp.samples"), "learn-replay-samples")
     caption = gr.Markdown(elem_id="learn-replay-caption")
-    ctx.on("replay", [ctx.model.change], replay_section, [ctx.model], [k1, k2, plot, note],
+    ctx.on("replay", [ctx.model.input], replay_section, [ctx.model], [k1, k2, plot, note],
           api_name="learn_replay", trigger_mode="always_last")  # fmt: skip
     gr.on([k1.change, k2.change], ctx.bind(replay_frame), [ctx.model, k1, k2], [vae_row, samples, caption],
           api_name="learn_replay_frame", trigger_mode="always_last")  # fmt: skip
