@@ -112,6 +112,7 @@ def main() -> None:
     p.add_argument("--per-class", type=int, default=10, help="samples per class for the metrics")
     p.add_argument("--out", default=str(ROOT / "runs" / "why_latent"))
     p.add_argument("--note", default="", help="what else ran on the machine meanwhile (kept with the result)")
+    p.add_argument("--note-zh", default="", help="the same note in Chinese, for the app's Chinese page")
     p.add_argument("--write", default=None, metavar="MODEL", help="model folder whose reference/ keeps the result")
     args = p.parse_args()
     out = Path(args.out)
@@ -147,7 +148,7 @@ def main() -> None:
         record = {"command": "python benchmarks/why_latent.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
                   "machine": machine, "budget_minutes": args.minutes, "vae_minutes": args.vae_minutes,
                   "guidance": args.guidance, "sample_steps": SAMPLE_STEPS, "per_class": args.per_class, "fd_floor": floor, "grid_seeds": GRID_SEEDS,
-                  "note": args.note, "training_commands": {n: ["python " + shlex.join(c[1:]) for c in chain] for n, chain in cmds.items()},
+                  "note": args.note, "note_zh": args.note_zh, "training_commands": {n: ["python " + shlex.join(c[1:]) for c in chain] for n, chain in cmds.items()},
                   "models": rows}  # fmt: skip
         (folder / "why_latent.json").write_text(json.dumps(record, indent=1))
         print(f"wrote {folder / 'why_latent.json'} and why_latent.png")

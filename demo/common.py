@@ -18,6 +18,8 @@ from PIL import Image
 from ldm_core import LatentDiffusionPipeline, ServerBusy
 from ldm_core import images as imx
 
+from .i18n import name_of, say
+
 UNCONDITIONAL = "unconditional"
 MAX_SEED = 2**32 - 1  # seeds the UI hands out; -1 asks for a random one
 MAX_BATCH = 16
@@ -34,7 +36,7 @@ def user_errors() -> Iterator[None]:
     except gr.Error:
         raise
     except (ValueError, TypeError, ServerBusy) as e:  # ServerBusy says when to try again
-        raise gr.Error(str(e)) from e
+        raise gr.Error(say("err.pipeline", message=str(e))) from e
 
 
 # ---------------------------------------------------------------------- numbers and choices
@@ -43,9 +45,9 @@ def as_int(name: str, value: Any, lo: int, hi: int) -> int:
     try:
         f = float(value)
     except (TypeError, ValueError):
-        raise gr.Error(f"{name} must be a whole number in {lo}..{hi}, got {value!r}") from None
+        raise gr.Error(say("err.int", name=name_of(name), lo=lo, hi=hi, value=repr(value))) from None
     if not np.isfinite(f) or not f.is_integer() or not lo <= f <= hi:
-        raise gr.Error(f"{name} must be a whole number in {lo}..{hi}, got {value!r}")
+        raise gr.Error(say("err.int", name=name_of(name), lo=lo, hi=hi, value=repr(value)))
     return int(f)
 
 
@@ -53,15 +55,15 @@ def as_float(name: str, value: Any, lo: float, hi: float) -> float:
     try:
         f = float(value)
     except (TypeError, ValueError):
-        raise gr.Error(f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r}") from None
+        raise gr.Error(say("err.float", name=name_of(name), lo=f"{lo:g}", hi=f"{hi:g}", value=repr(value))) from None
     if not np.isfinite(f) or not lo <= f <= hi:
-        raise gr.Error(f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+        raise gr.Error(say("err.float", name=name_of(name), lo=f"{lo:g}", hi=f"{hi:g}", value=repr(value)))
     return f
 
 
 def as_choice(name: str, value: Any, allowed: list[str]) -> str:
     if value not in allowed:
-        raise gr.Error(f"{name} must be one of {allowed}, got {value!r}")
+        raise gr.Error(say("err.choice", name=name_of(name), allowed=allowed, value=repr(value)))
     return value
 
 
@@ -165,10 +167,10 @@ def _checked(im: Any, name: str) -> Image.Image | None:
     if isinstance(im, np.ndarray):
         im = Image.fromarray(im)
     if not isinstance(im, Image.Image):
-        raise gr.Error(f"{name} must be an image (PNG, JPEG, WEBP), got {type(im).__name__}")
+        raise gr.Error(say("err.image_type", name=name_of(name), kind=type(im).__name__))
     w, h = im.size
     if w < 1 or h < 1 or max(w, h) > MAX_SIDE:
-        raise gr.Error(f"{name} must be 1..{MAX_SIDE} pixels a side, got {w}x{h}")
+        raise gr.Error(say("err.image_size", name=name_of(name), max=MAX_SIDE, w=w, h=h))
     return im
 
 
@@ -179,9 +181,7 @@ def editor_layers(value: Any) -> tuple[Image.Image | None, list[Image.Image], Im
     if isinstance(value, (Image.Image, np.ndarray)):  # a plain image where the editor was bypassed
         return _checked(value, "image"), [], None
     if not isinstance(value, dict):
-        raise gr.Error(
-            f"image must be an ImageEditor value with background/layers/composite, got {type(value).__name__}"
-        )
+        raise gr.Error(say("err.editor_value", kind=type(value).__name__))
     layers = [_checked(x, "layer") for x in value.get("layers") or []]
     return (
         _checked(value.get("background"), "image"),
@@ -196,11 +196,11 @@ def editor_composite(value: Any) -> Image.Image:
     if composite is not None:
         return composite
     if background is None and not layers:
-        raise gr.Error("no image: upload one, draw one or pick an example")
+        raise gr.Error(say("err.no_image"))
     base = (background or Image.new("RGBA", layers[0].size, (0, 0, 0, 255))).convert("RGBA")
     for layer in layers:
         if layer.size != base.size:
-            raise gr.Error(f"every layer must have the image's size {base.size[0]}x{base.size[1]}, got {layer.size}")
+            raise gr.Error(say("err.layer_size", w=base.size[0], h=base.size[1], lw=layer.size[0], lh=layer.size[1]))
         base = Image.alpha_composite(base, layer.convert("RGBA"))
     return base
 
@@ -209,18 +209,16 @@ def editor_mask(value: Any) -> tuple[Image.Image, np.ndarray]:
     """An inpainting ImageEditor value -> (image = background, mask [H, W] uint8: 1 where any layer is painted)."""
     background, layers, _ = editor_layers(value)
     if background is None:
-        raise gr.Error("no image: upload an image (or pick an example), then paint over the part to repaint")
+        raise gr.Error(say("err.no_background"))
     mask = np.zeros(background.size[::-1], dtype=np.uint8)
     for layer in layers:
         if layer.size != background.size:
-            raise gr.Error(
-                f"the mask layer must have the image's size {background.size[0]}x{background.size[1]}, "
-                f"got {layer.size[0]}x{layer.size[1]}"
-            )
+            w, h = background.size
+            raise gr.Error(say("err.mask_size", w=w, h=h, lw=layer.size[0], lh=layer.size[1]))
         alpha = np.asarray(layer.convert("RGBA"))[..., 3]
         mask |= (alpha > 0).astype(np.uint8)
     if not mask.any():
-        raise gr.Error("the mask is empty: paint over the part of the image to repaint (the brush layer is the mask)")
+        raise gr.Error(say("err.mask_empty"))
     if mask.all():
-        raise gr.Error("the mask covers the whole image: leave some of it unpainted (to make a new image use Generate)")
+        raise gr.Error(say("err.mask_full"))
     return background, mask

@@ -17,9 +17,8 @@ from typing import Any, TypeVar
 import gradio as gr
 from PIL import Image, UnidentifiedImageError
 
-from .i18n import english
+from .i18n import I18nData, current_lang, lang_of, language, name_of, say, text
 
-ALLOWED = "a PNG, JPEG, WEBP, BMP or GIF image"
 UNREADABLE = (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError)
 C = TypeVar("C", gr.Image, gr.ImageEditor)
 
@@ -36,10 +35,10 @@ def checked_upload(component: C) -> C:
             raise
         except UNREADABLE as e:
             raise gr.Error(
-                f"the uploaded file could not be read as an image ({type(e).__name__}): upload {ALLOWED}"
+                say("err.upload_unreadable", kind=type(e).__name__, allowed=say("err.allowed_images"))
             ) from e
         except (TypeError, ValueError, KeyError, AttributeError) as e:  # not a file at all (a string, a number)
-            raise gr.Error(f"expected an uploaded image ({ALLOWED}), got {_short(payload)}") from e
+            raise gr.Error(say("err.upload_not_file", allowed=say("err.allowed_images"), value=_short(payload))) from e
 
     component.preprocess = checked
     return component
@@ -63,16 +62,43 @@ def checked_number(component: N) -> N:
             return preprocess(payload)  # an empty number box: the handler decides (e.g. seed: random)
         if isinstance(payload, bool) or not isinstance(payload, (int, float)) or not math.isfinite(payload):
             lo, hi = component.minimum, component.maximum
-            bounds = f" from {lo:g} to {hi:g}" if lo is not None and hi is not None else ""
-            raise gr.Error(f"{english(component.label or 'a number')} must be a number{bounds}, got {_short(payload)}")
+            bounds = say("err.bounds", lo=f"{lo:g}", hi=f"{hi:g}") if lo is not None and hi is not None else ""
+            raise gr.Error(say("err.number", name=_label(component), bounds=bounds, value=_short(payload)))
         return preprocess(payload)
 
     component.preprocess = checked
     return component
 
 
+def _label(component: Any) -> str:
+    """A widget's label as an error message names it, in the request's language (not its translation key)."""
+    label = component.label
+    if isinstance(label, I18nData):
+        return text(label.key, current_lang())
+    return str(label) if label else name_of("value")
+
+
+def speak_the_requests_language(blocks: gr.Blocks) -> None:
+    """Run each request of ``blocks`` in its browser's language (``demo.i18n.language``), from the reading of its
+    inputs on: a widget's ``preprocess`` (the checks above) runs before the handler, where Gradio's own request
+    context is not set yet."""
+    process_api = blocks.process_api
+    if getattr(process_api, "speaks_the_requests_language", False):
+        return
+
+    @functools.wraps(process_api)
+    async def in_language(*args: Any, **kwargs: Any) -> Any:
+        with language(lang_of(kwargs.get("request"))):
+            return await process_api(*args, **kwargs)
+
+    in_language.speaks_the_requests_language = True
+    blocks.process_api = in_language
+
+
 def check_inputs(blocks: gr.Blocks) -> int:
-    """Wrap every Number, Slider, Image and ImageEditor of ``blocks``; returns how many were wrapped."""
+    """Wrap every Number, Slider, Image and ImageEditor of ``blocks`` (and answer in the request's language);
+    returns how many were wrapped."""
+    speak_the_requests_language(blocks)
     n = 0
     for block in blocks.blocks.values():
         if getattr(getattr(block, "preprocess", None), "__wrapped__", None) is not None:

@@ -21,7 +21,7 @@ from .common import (
     to_images,
     user_errors,
 )
-from .i18n import t
+from .i18n import compose, say, t
 from .registry import ModelRegistry
 from .streaming import run_with_progress
 from .widgets import BRUSH_COLOURS, CANVAS, ModelBindings, class_picker, image_editor, sampler_controls, seed_box
@@ -29,13 +29,13 @@ from .widgets import BRUSH_COLOURS, CANVAS, ModelBindings, class_picker, image_e
 METHODS = {"SDEdit (fresh noise)": "sdedit", "DDIM inversion, then regenerate": "inversion"}  # the API's values
 
 
-def steps_to_run(steps: float, strength: float) -> str:
+def steps_to_run(steps: float, strength: float, lang: str | None = None) -> str:
     """What the strength slider says next to it: how many of the steps will really run, int(steps × strength)."""
     try:
         n = int(int(steps) * float(strength))
     except (TypeError, ValueError):
-        return "steps that will run: ?"
-    return f"**{n} of {int(steps)} steps will run** (int(steps × strength)); noise starts at step {int(steps) - n}"
+        return say("edit.steps_run_unknown", lang)
+    return say("edit.steps_run", lang, n=n, steps=int(steps), start=int(steps) - n)
 
 
 def edit(
@@ -65,7 +65,7 @@ def edit(
     with user_errors():
         run = partial(pipe.img2img, picture, strength=strength, class_labels=[label], seed=seed, method=method_id,
                       **settings)  # fmt: skip
-        out = run_with_progress(run, max(n_run, 1), progress, "editing")
+        out = run_with_progress(run, max(n_run, 1), progress, say("prog.editing"))
     extra = {"Seed": seed, "Denoising strength": strength, "Edit method": method_id,
              "Steps run": out.num_inference_steps_run}  # fmt: skip
     text = parameters_text(model, class_name, settings, extra)
@@ -85,7 +85,8 @@ def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) 
         with gr.Column(scale=2):
             class_name = class_picker(bindings, pipe, "edit-class", t("edit.class"))
             strength = gr.Slider(0.01, 1.0, value=0.6, step=0.01, label=t("edit.strength"), elem_id="edit-strength")
-            steps_note = gr.Markdown(steps_to_run(25, 0.6), elem_id="edit-steps-run")
+            steps_note = gr.Markdown(compose("edit.steps_run.first", lambda lang: steps_to_run(25, 0.6, lang)),
+                                     elem_id="edit-steps-run")  # fmt: skip
             method = gr.Radio([(t(f"edit.method.{v}"), k) for k, v in METHODS.items()], value=next(iter(METHODS)),
                               label=t("edit.method"), elem_id="edit-method")  # fmt: skip
             controls = sampler_controls(bindings, pipe, "edit")

@@ -22,7 +22,7 @@ from .common import (
     to_images,
     user_errors,
 )
-from .i18n import t
+from .i18n import say, t
 from .registry import ModelRegistry
 from .streaming import Step, stream
 from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
@@ -47,11 +47,12 @@ def generate(
     seed = resolve_seed(seed)
     n = as_int("batch size", batch_size, 1, MAX_BATCH)
     total = settings["num_inference_steps"]
-    progress((0, total), desc="sampling")
+    desc = say("prog.sampling")
+    progress((0, total), desc=desc)
     with user_errors():
         for item in stream(partial(pipe, [label] * n, seed=seed, **settings)):
             if isinstance(item, Step):
-                progress((item.done, total), desc="sampling")
+                progress((item.done, total), desc=desc)
             elif isinstance(item, Preview):
                 yield grid_image(item.images), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             else:
@@ -60,7 +61,7 @@ def generate(
     texts = [parameters_text(model, class_name, settings, {"Seed": s, "Size": size}) for s in out.seeds]
     grid_text = parameters_text(model, class_name, settings, {"Seed": seed, "Size": size, "Batch size": n})
     grid = grid_image(out.images, grid_text)
-    gallery = [(im, f"seed {s}") for im, s in zip(to_images(out.images, texts), out.seeds)]
+    gallery = [(im, say("gen.caption", seed=s)) for im, s in zip(to_images(out.images, texts), out.seeds)]
     yield grid, grid, gallery, info_markdown(grid_text), seed
 
 

@@ -11,7 +11,9 @@ dicts by ``compose`` when the layout is built, so ``EN`` and ``ZH`` always hold 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import gradio as gr
@@ -40,8 +42,6 @@ EN: dict[str, str] = {
     "lesson.next": "Next ▶",
     "lesson.question": "Question for the class:",
     "lesson.missing": "This step needs a model that is not here. Press **Next ▶** for the next step.",
-    "lesson.pick.mnist": "This step is written for **MNIST digits**: pick it in the **Model** menu at the top, then "
-    "press **Show me** again.",
     "lesson.vae.title": "The VAE: an image becomes a small latent",
     "lesson.vae.text": "The encoder turns a 28×28 image (784 numbers) into a small latent z₀; the decoder turns it back. "
     "Compare the input with the reconstruction and look at the latent's channels.",
@@ -336,7 +336,6 @@ ZH: dict[str, str] = {
     "lesson.next": "下一步 ▶",
     "lesson.question": "给全班的问题：",
     "lesson.missing": "这一步需要的模型不在这里。按 **下一步 ▶** 进入下一步。",
-    "lesson.pick.mnist": "这一步是按 **MNIST digits**（手写数字）模型写的：请在页面顶部的 **模型** 菜单中选择它，然后再按一次 **演示**。",
     "lesson.vae.title": "变分自编码器：图像变成小的潜在表示",
     "lesson.vae.text": "编码器把一张 28×28 的图像（784 个数）变成小的潜在表示 z₀；解码器再把它变回图像。"
     "比较输入和重构，看看潜在表示的各个通道。",
@@ -571,6 +570,333 @@ ZH: dict[str, str] = {
     "fm.6.differs": "无分类器引导（Ho & Salimans 2022）；训练时 10% 的步骤丢掉类别，于是同一个网络两者都学会（第 6 节）。",
 }
 
+# Text that handlers make (str.format templates, filled in the request's language by ``say``): error messages,
+# the notes and plot labels of the Learn sections, the model note, progress texts, captions.
+EN |= {
+    # the names of checked values, as error messages say them ("name.<English name>")
+    **{
+        f"name.{n}": n
+        for n in (
+            "steps",
+            "guidance",
+            "sampler",
+            "eta",
+            "seed",
+            "batch size",
+            "strength",
+            "method",
+            "mask blur",
+            "jump length",
+            "jump count",
+            "frames",
+            "position",
+            "seed A",
+            "seed B",
+            "variation strength",
+            "class",
+            "step",
+            "timestep",
+            "channel",
+            "row",
+            "column",
+            "value",
+            "images per class",
+            "stage 1 point",
+            "stage 2 point",
+            "image",
+            "layer",
+            "model",
+        )
+    },
+    "err.int": "{name} must be a whole number in {lo}..{hi}, got {value}",
+    "err.float": "{name} must be a number in [{lo}, {hi}], got {value}",
+    "err.choice": "{name} must be one of {allowed}, got {value}",
+    "err.number": "{name} must be a number{bounds}, got {value}",
+    "err.bounds": " from {lo} to {hi}",
+    "err.image_type": "{name} must be an image (PNG, JPEG, WEBP), got {kind}",
+    "err.image_size": "{name} must be 1..{max} pixels a side, got {w}x{h}",
+    "err.editor_value": "image must be an ImageEditor value with background/layers/composite, got {kind}",
+    "err.no_image": "no image: upload one, draw one or pick an example",
+    "err.layer_size": "every layer must have the image's size {w}x{h}, got {lw}x{lh}",
+    "err.no_background": "no image: upload an image (or pick an example), then paint over the part to repaint",
+    "err.mask_size": "the mask layer must have the image's size {w}x{h}, got {lw}x{lh}",
+    "err.mask_empty": "the mask is empty: paint over the part of the image to repaint (the brush layer is the mask)",
+    "err.mask_full": "the mask covers the whole image: leave some of it unpainted (to make a new image use Generate)",
+    "err.upload_unreadable": "the uploaded file could not be read as an image ({kind}): upload {allowed}",
+    "err.upload_not_file": "expected an uploaded image ({allowed}), got {value}",
+    "err.allowed_images": "a PNG, JPEG, WEBP, BMP or GIF image",
+    "err.pick_image": "pick an image ({allowed}) or upload one",
+    "err.no_judge": "{model} has no reference set or classifier: run python -m ldm_core.reference (see its help)",
+    "err.pipeline": "{message}",
+    # the page
+    "app.model_note": "**{name}**: {size}x{size} {colour} images ({n_img} numbers) <-> a {c}x{h}x{w} latent "
+    "({n_lat} numbers), {k} classes.",
+    "app.rgb": "RGB",
+    "app.gray": "grayscale",
+    "app.no_model": "# {title}\n\n**No model to show yet.** A model is a folder under `checkpoints/` with "
+    "`config.json`, `vae.safetensors` and `unet.safetensors` (made by `python -m ldm_core train ...`).\n\n"
+    "Looked at {n} folder(s):\n\n{why}\n\nAdd a model folder and restart the app.",
+    "app.no_model_none": "- no folder under `checkpoints/` holds a model yet",
+    "prog.sampling": "sampling",
+    "prog.editing": "editing",
+    "prog.inpainting": "inpainting",
+    "gen.caption": "seed {seed}",
+    "edit.steps_run": "**{n} of {steps} steps will run** (int(steps × strength)); noise starts at step {start}",
+    "edit.steps_run_unknown": "steps that will run: ?",
+    # Learn
+    "scale": "colour scale: blue = −{lim}, white = 0, red = +{lim} (values beyond are clipped)",
+    "sched.linear": "linear",
+    "sched.cosine": "cosine",
+    "sched.scaled_linear": "scaled linear",
+    "vae.text": "**PSNR {psnr} dB** (reconstruction vs input; 30 dB and up look the same to the eye). Mean absolute "
+    "error {mae} of the pixel range; error map from 0 (black) to {elim} (yellow).\n\n**Compression:** {H}×{W}×{C} = "
+    "**{npix} pixel values → {c}×{h}×{w} = {nlat} latent numbers** ({ratio}× fewer). The denoiser works on these "
+    "{nlat} numbers only.\n\n**Latent channels** (z₀ = encoder mean × scaling factor {sf}): values from {lo} to "
+    "{hi}; {scale}.\n\n**The chapter's loss for this image**, {loss_eq}:\n- reconstruction term (ldm_core: L1 per "
+    "pixel, the negative log-likelihood of a Laplace decoder up to constants): **{l1}**\n- KL term {kl_eq} summed "
+    "over the {nlat} latent numbers: **{kl} nats**\n- ldm_core trains on L1 + {klw} × KL / {npix} = **{total}** "
+    "(`ldm_core.vae.vae_loss`): a tiny KL weight, as LDM's KL-f autoencoders, so the latent stays detailed.",
+    "vae.nudge": "cell (channel {ch}, row {r}, column {k}): {old} → {new}; largest pixel change {big}, pixels changed "
+    "by more than 0.05: {n} of {total}",
+    "fwd.formula": "{eq}\n\nnoise level t = {t} of 0…{T1} ({schedule} schedule): {abar} = {a} of z₀'s variance is "
+    "left, SNR = {snr_eq} = {snr}. Latent {shape}; z_t has mean {mean}, variance {var} (pure noise: 0 and 1). {scale}.",
+    "fwd.plot_title": "ᾱ_t at t = {t}: model ({schedule}) {a}, linear {lin}, cosine {cos}",
+    "fwd.plot_y": "ᾱ_t (signal kept)",
+    "fwd.compare": "same z₀, same ε, same t = {t}: **linear** ᾱ_t = {la} (SNR {ls}) vs **cosine** ᾱ_t = {ca} "
+    "(SNR {cs}): the cosine schedule destroys the signal more slowly in the middle and keeps some until late.",
+    "fwd.stats": "The chapter gives only the one step {step_eq}. Applied {n} times (fresh ε each step) it gives the "
+    "same distribution as the closed form {closed_eq} that training samples in one go (`NoiseSchedule.q_sample`). "
+    "Over {draws} draws, the noise part {noise_eq}:\n\n| | mean | std | correlation with z₀ |\n|---|---|---|---|\n"
+    "| iterated {n} steps | {im} | {isd} | {ic} |\n| closed form | {cm} | {csd} | {cc} |\n| theory | 0 | {tsd} | |",
+    "den.text": "Training step at noise level **t = {t}**: draw ε ~ N(0, I), make {zt_eq}, ask the UNet. This model "
+    "predicts **{target}**; converted to noise, {loss_eq} = **{eps_loss}** (mean over {n} numbers), and its own "
+    "training loss (MSE on {tname}) = **{target_loss}** (`ldm_core.train_diffusion.diffusion_loss`). The predicted "
+    "clean latent {x0_eq} is off by MSE {x0err}. {scale}.",
+    "den.curve_title": "the denoiser's error over noise levels (same z₀ and ε), t = {t} marked",
+    "den.curve_loss": "training loss",
+    "den.chapter": "**The chapter's code** (`DiffusionModel.forward`) computes `loss = F.mse_loss(self.model(x), x)`: "
+    "it is given the clean latent (no noise is ever added, t is unused) and asked for that same latent. Its best "
+    "answer is the identity map, loss **{loss}**, and it learns nothing about noise: left, its input; right, its "
+    "target (the same picture). Ours gets z_t and must find ε.",
+    "rev.note": "denoising step **{i} of {n}**: the denoiser sees noise level **t = {t}** (ᾱ_t = {ab}); both "
+    "samplers visit the same noise levels. {scale} for ε̂.",
+    "rev.jump_note": "From step {i} (t = {t}) one jump to x̂₀ lands at pixel MSE **{mse}** from the image the full "
+    "run of {n} steps makes (from step 1: {first}). At high noise the best one-shot guess is a blurred average of "
+    "every image that could be under the noise; each step removes a little noise and asks again, which is why "
+    "sampling takes many steps.",
+    "ch.note": "The chapter's loop: {ch_eq}, no noise added. DDPM's: {ddpm_eq}. Same seed, same class, {n} steps (β_t "
+    "of the respaced chain, {beta_eq}).\n\nAt the first step (t = {t0}) β_t = {beta}: the chapter removes **{beta} "
+    "ε̂**, DDPM **{ddpm} ε̂** (×{factor}); at the last step (t = {tl}) DDPM's factor {factor_eq} is {last}, so the "
+    "chapter removes too little noise late, where the fine strokes are decided.\n\n**With the network the chapter's "
+    "code trains** (it learns {zhat_eq}, see section 3) every step is {own_eq}: the noise only shrinks (to {shrink} "
+    "of itself), and the decoder shows what it makes of a near-zero latent.",
+    "ch.table": "| sampler | classifier accuracy | FD to the test split | images |",
+    "ch.real": "real images",
+    "ch.stored": "\n\n**Measured** (`{command}`, {steps} steps, {per_class} per class, the shipped classifier as "
+    "`ldm_core evaluate` uses it):\n\n",
+    "ch.measured": "Measured now, {n} per class, 20 steps, seeds 0…: FD shrinks with more images, so compare rows with "
+    "each other, the real-images row is the floor at this size.\n\n",
+    "gd.note": "Left to right: guidance s = {scales}, all from the same noise (seed {seed}), {n} DDIM steps. {eq}: "
+    "s = 0 is the unconditional model, 1 the plain conditional one, above 1 pushes further towards the class.\n\n"
+    "At denoising step {i} of {n} (noise level t = {t}) of the run at the model's default s = {s}: the difference "
+    "ε̂(c) − ε̂(∅) has RMS **{rms}** (ε̂ itself about 1): guidance is a small correction, multiplied by s. {scale}; "
+    "the difference is drawn 4× stronger (±0.75).",
+    "rp.none": "This model folder has no training replay (`replay/`): `python -m ldm_core train all ...` writes one "
+    "(with `--sample-every` setting how often it records).",
+    "rp.same": "Recorded by the training run that made this model's weights.",
+    "rp.short": "**A short run of this model's recipe, recorded for this view:** {v1} VAE and {v2} denoiser steps, "
+    "where the shipped weights had {s1} and {s2}. It shows how training proceeds, not the shipped model's own "
+    "history.",
+    "rp.curve1": "stage 1 (VAE) loss",
+    "rp.curve2": "stage 2 (denoiser) loss, steps after stage 1",
+    "rp.title": "training losses (stage 2 starts where stage 1 ended)",
+    "rp.x": "training step (both stages)",
+    "rp.y": "loss",
+    "rp.note": "{provenance}\n\nStage 1 trains the VAE alone ({n1} recorded points: reconstructions of {k} fixed "
+    "training images); stage 2 trains the denoiser on the frozen VAE's latents ({n2} points: one DDIM sample per "
+    "class, fixed seeds). The chapter's code instead trains both at once with one optimizer. Commands:\n\n{commands}",
+    "rp.caption": "stage 1, VAE step **{s1}**{psnr}; stage 2, denoiser step **{s2}** (loss about {loss})",
+    "rp.psnr": " (PSNR about {psnr} dB)",
+    "lat.cost": "One denoiser call (batch 1, no guidance), {where}; the pixel-space UNet is the same design (channels, "
+    "levels, attention) built for the image instead of the latent:\n\n| | input | numbers | FLOPs | CPU ms |\n"
+    "|---|---|---|---|---|\n| latent (this model) | {ls} | {ln} | {lf} M | {lms} |\n| pixel space | {ps} | {pn} | "
+    "{pf} M | {pms} |\n| ratio | | {nr}× | **{fr}×** | **{mr}×** |\n\nSampling runs this call once per step (twice "
+    'with guidance) and training once per example, so the chapter\'s "faster training" claim is this ratio per '
+    "step; the VAE is paid once per image (encode for training, decode at the end). Small CPU models are partly "
+    "bound by per-call overheads, so the ms ratio is smaller than the FLOPs ratio. Below: what that means for "
+    "training, measured.",
+    "lat.budget_md": "**The same training budget, {minutes} minutes, spent in the latent and in pixels** ({model}; "
+    "both trained at the same time, one CPU thread each, by `python -m ldm_core train`; the latent model spends "
+    "{vae} of its minutes on its VAE). Left of the gap: the latent model's samples, right: the pixel-space model's; "
+    "one column per class, seeds 0-{last}, DDIM {steps} steps, guidance {guidance}.\n\n| model | denoised | "
+    "training min | VAE steps | denoiser steps | classifier reads the class | FD / floor |\n"
+    "|---|---|---|---|---|---|---|\n{rows}\nIn the same minutes the latent denoiser took **{ratio}× more steps**, "
+    "because each of its steps is cheaper (the table above). FD: Fréchet distance of the classifier's features to "
+    "the test set, over that of real training images ({per_class} per class; 1× is as good as real data); "
+    "{where}. {note}",
+    "lat.b_latent": "latent",
+    "lat.b_pixel": "pixel space",
+    "lat.no_budget": "No served model ships a latent-vs-pixel training comparison (`python benchmarks/why_latent.py`).",
+    "lat.where_stored": "measured by `{command}` ({machine})",
+    "lat.where_now": "measured now on this server with `ldm_core.teaching.step_cost`",
+    "lat.noref": "{model} ships no reference set of training images (`python -m ldm_core.reference`).",
+    "lat.nn": "RMS pixel distance of the sample (20 DDIM steps, seed {seed}) to its 5 nearest of {n} training images "
+    "({per_class} per class, a fixed subset of {data} stored with the model): {dists}. For scale, a training image's "
+    "nearest other training image in the subset is at {median} (median). A copy would be at about 0; the full "
+    "training set (not shipped) may hold closer images.",
+    # words inside the formula table's LaTeX (\text{...}) and its "implemented by" column
+    "fm.tex.gan": "GAN term",
+    "fm.tex.unused": " unused, no noise",
+    "fm.tex.or": "or ",
+    "fm.tex.chapter_train": "one optimizer, VAE and denoiser in turn, on a moving latent",
+    "fm.tex.stages": "stage 1: VAE alone; stage 2: denoiser on the frozen VAE's latents",
+    "fm.tex.scaling": "scaling factor",
+    "fm.w.det": "deterministic variant",
+    "fm.w.then": "then",
+    "fm.w.rule": "the chapter's rule",
+}
+ZH |= {
+    "name.steps": "步数", "name.guidance": "引导强度", "name.sampler": "采样器", "name.eta": "参数 eta",
+    "name.seed": "随机种子", "name.batch size": "批大小", "name.strength": "强度", "name.method": "方法",
+    "name.mask blur": "掩码模糊", "name.jump length": "跳跃长度", "name.jump count": "跳跃次数", "name.frames": "帧数",
+    "name.position": "位置", "name.seed A": "随机种子 A", "name.seed B": "随机种子 B",
+    "name.variation strength": "变体强度", "name.class": "类别", "name.step": "去噪步", "name.timestep": "噪声水平 t",
+    "name.channel": "通道", "name.row": "行", "name.column": "列", "name.value": "值",
+    "name.images per class": "每类图像数", "name.stage 1 point": "阶段 1 的记录点", "name.stage 2 point": "阶段 2 的记录点",
+    "name.image": "图像", "name.layer": "图层", "name.model": "模型",
+    "err.int": "{name} 必须是 {lo}..{hi} 之间的整数，收到的是 {value}",
+    "err.float": "{name} 必须是 [{lo}, {hi}] 之间的数，收到的是 {value}",
+    "err.choice": "{name} 必须是 {allowed} 之一，收到的是 {value}",
+    "err.number": "{name} 必须是一个数{bounds}，收到的是 {value}",
+    "err.bounds": "（从 {lo} 到 {hi}）",
+    "err.image_type": "{name} 必须是一张图像（PNG、JPEG、WEBP），收到的是 {kind}",
+    "err.image_size": "{name} 每边必须是 1..{max} 像素，收到的是 {w}x{h}",
+    "err.editor_value": "图像必须是带 background/layers/composite 的 ImageEditor 值，收到的是 {kind}",
+    "err.no_image": "没有图像：请上传一张、画一张或选一个示例",
+    "err.layer_size": "每个图层都必须与图像一样大（{w}x{h}），收到的是 {lw}x{lh}",
+    "err.no_background": "没有图像：请上传一张图像（或选一个示例），然后在要重绘的部分上涂抹",
+    "err.mask_size": "掩码图层必须与图像一样大（{w}x{h}），收到的是 {lw}x{lh}",
+    "err.mask_empty": "掩码是空的：请在图像上要重绘的部分涂抹（画笔图层就是掩码）",
+    "err.mask_full": "掩码盖住了整张图像：请留一部分不涂（要生成新图像请用“生成”）",
+    "err.upload_unreadable": "上传的文件无法作为图像读取（{kind}）：请上传{allowed}",
+    "err.upload_not_file": "需要一张上传的图像（{allowed}），收到的是 {value}",
+    "err.allowed_images": "一张 PNG、JPEG、WEBP、BMP 或 GIF 图像",
+    "err.pick_image": "请选一张图像（{allowed}）或上传一张",
+    "err.no_judge": "{model} 没有参考集或分类器：请运行 python -m ldm_core.reference（见其帮助）",
+    "err.pipeline": "参数不被接受：{message}",
+    "app.model_note": "**{name}**：{size}x{size} 的{colour}图像（{n_img} 个数）<-> {c}x{h}x{w} 的潜在表示"
+    "（{n_lat} 个数），{k} 个类别。",
+    "app.rgb": "彩色（RGB）",
+    "app.gray": "灰度",
+    "app.no_model": "# {title}\n\n**还没有可以展示的模型。** 一个模型就是 `checkpoints/` 下的一个文件夹，里面有 "
+    "`config.json`、`vae.safetensors` 和 `unet.safetensors`（由 `python -m ldm_core train ...` 生成）。\n\n"
+    "查看了 {n} 个文件夹：\n\n{why}\n\n添加一个模型文件夹，然后重启应用。",
+    "app.no_model_none": "- `checkpoints/` 下还没有任何文件夹包含模型",
+    "prog.sampling": "采样中",
+    "prog.editing": "编辑中",
+    "prog.inpainting": "局部重绘中",
+    "gen.caption": "随机种子 {seed}",
+    "edit.steps_run": "**{steps} 步中将运行 {n} 步**（int(步数 × 强度)）；从第 {start} 步的噪声开始",
+    "edit.steps_run_unknown": "将运行的步数：?",
+    "scale": "颜色刻度：蓝 = −{lim}，白 = 0，红 = +{lim}（超出的值被截断）",
+    "sched.linear": "线性",
+    "sched.cosine": "余弦",
+    "sched.scaled_linear": "缩放线性",
+    "vae.text": "**PSNR {psnr} dB**（重构与输入相比；30 dB 以上肉眼看不出差别）。平均绝对误差为像素范围的 {mae}；"
+    "误差图从 0（黑）到 {elim}（黄）。\n\n**压缩：** {H}×{W}×{C} = **{npix} 个像素值 → {c}×{h}×{w} = {nlat} 个潜在"
+    "数值**（少 {ratio} 倍）。去噪网络只处理这 {nlat} 个数。\n\n**潜在通道**（z₀ = 编码器均值 × 缩放因子 {sf}）：取值"
+    "从 {lo} 到 {hi}；{scale}。\n\n**本章的损失函数用在这张图像上**，{loss_eq}：\n- 重构项（ldm_core：逐像素 L1，即"
+    "拉普拉斯解码器的负对数似然，差一个常数）：**{l1}**\n- KL 项 {kl_eq}，对 {nlat} 个潜在数值求和：**{kl} 奈特**\n"
+    "- ldm_core 训练时用 L1 + {klw} × KL / {npix} = **{total}**（`ldm_core.vae.vae_loss`）：KL 权重很小（与 LDM 的 "
+    "KL-f 自编码器一样），所以潜在表示保留了细节。",
+    "vae.nudge": "单元（通道 {ch}，行 {r}，列 {k}）：{old} → {new}；像素最大变化 {big}，变化超过 0.05 的像素：{n} / {total}",
+    "fwd.formula": "{eq}\n\n噪声水平 t = {t}（范围 0…{T1}，{schedule}调度）：z₀ 的方差还剩 {abar} = {a}，信噪比 "
+    "SNR = {snr_eq} = {snr}。潜在表示的形状为 {shape}；z_t 的均值 {mean}，方差 {var}（纯噪声：0 和 1）。{scale}。",
+    "fwd.plot_title": "t = {t} 时的 ᾱ_t：本模型（{schedule}）{a}，线性 {lin}，余弦 {cos}",
+    "fwd.plot_y": "ᾱ_t（保留的信号）",
+    "fwd.compare": "同一个 z₀、同一个 ε、同一个 t = {t}：**线性** ᾱ_t = {la}（SNR {ls}），**余弦** ᾱ_t = {ca}"
+    "（SNR {cs}）：余弦调度在中段破坏信号更慢，并把一部分信号保留到很晚。",
+    "fwd.stats": "本章只给出单步公式 {step_eq}。把它应用 {n} 次（每步新的 ε），得到的分布与训练时一步采样所用的闭式解 "
+    "{closed_eq} 相同（`NoiseSchedule.q_sample`）。在 {draws} 次抽样中，噪声部分 {noise_eq}：\n\n"
+    "| | 均值 | 标准差 | 与 z₀ 的相关系数 |\n|---|---|---|---|\n| 迭代 {n} 步 | {im} | {isd} | {ic} |\n"
+    "| 闭式解 | {cm} | {csd} | {cc} |\n| 理论值 | 0 | {tsd} | |",
+    "den.text": "噪声水平 **t = {t}** 的一个训练步：抽取 ε ~ N(0, I)，构造 {zt_eq}，交给 UNet。这个模型预测的是 "
+    "**{target}**；换算成噪声后，{loss_eq} = **{eps_loss}**（对 {n} 个数取平均），它自己的训练损失（对 {tname} 的 "
+    "MSE）= **{target_loss}**（`ldm_core.train_diffusion.diffusion_loss`）。预测的干净潜在表示 {x0_eq} 的误差为 "
+    "MSE {x0err}。{scale}。",
+    "den.curve_title": "去噪网络在各噪声水平下的误差（同一个 z₀ 和 ε），标出 t = {t}",
+    "den.curve_loss": "训练损失",
+    "den.chapter": "**本章的代码**（`DiffusionModel.forward`）计算 `loss = F.mse_loss(self.model(x), x)`：给它的是"
+    "干净的潜在表示（从不加噪声，t 没有用到），要它输出同一个潜在表示。最好的答案就是恒等映射，损失 **{loss}**，"
+    "它对噪声什么也学不到：左边是它的输入，右边是它的目标（同一张图）。我们的网络拿到 z_t，必须找出 ε。",
+    "rev.note": "去噪步 **{i} / {n}**：去噪网络看到的噪声水平是 **t = {t}**（ᾱ_t = {ab}）；两个采样器经过相同的"
+    "噪声水平。ε̂ 的{scale}。",
+    "rev.jump_note": "从第 {i} 步（t = {t}）一次跳到 x̂₀，与完整运行 {n} 步得到的图像相比，像素 MSE 为 **{mse}**"
+    "（从第 1 步跳：{first}）。在高噪声下，一次猜测的最好结果是噪声下所有可能图像的模糊平均；每一步只去掉一点噪声"
+    "再重新预测，所以采样需要很多步。",
+    "ch.note": "本章的循环：{ch_eq}，不加噪声。DDPM 的：{ddpm_eq}。同一个随机种子、同一个类别、{n} 步（β_t 取自重新"
+    "间隔后的链，{beta_eq}）。\n\n在第一步（t = {t0}）β_t = {beta}：本章去掉 **{beta} ε̂**，DDPM 去掉 **{ddpm} ε̂**"
+    "（×{factor}）；在最后一步（t = {tl}），DDPM 的因子 {factor_eq} 为 {last}，所以本章在后期去掉的噪声太少，而细"
+    "笔画正是在后期决定的。\n\n**用本章代码训练出的网络**（它学到的是 {zhat_eq}，见第 3 节）每一步都是 {own_eq}："
+    "噪声只是缩小（缩到自身的 {shrink}），解码器显示它把一个接近零的潜在表示变成了什么。",
+    "ch.table": "| 采样器 | 分类器准确率 | 到测试集的 FD | 图像数 |",
+    "ch.real": "真实图像",
+    "ch.stored": "\n\n**实测**（`{command}`，{steps} 步，每类 {per_class} 张，用随附的分类器，与 `ldm_core evaluate` "
+    "相同）：\n\n",
+    "ch.measured": "刚刚测得，每类 {n} 张，20 步，随机种子 0…：图像越多 FD 越小，所以请在行与行之间比较；真实图像那一行"
+    "是这个样本量下的下限。\n\n",
+    "gd.note": "从左到右：引导强度 s = {scales}，都来自同一个噪声（随机种子 {seed}），{n} 步 DDIM。{eq}：s = 0 是"
+    "无条件模型，1 是普通的有条件模型，大于 1 则更用力地推向该类别。\n\n在以模型默认 s = {s} 运行的第 {i} / {n} 个"
+    "去噪步（噪声水平 t = {t}）：差 ε̂(c) − ε̂(∅) 的均方根为 **{rms}**（ε̂ 本身约为 1）：引导只是一个小的修正，再乘"
+    "以 s。{scale}；差值放大 4 倍显示（±0.75）。",
+    "rp.none": "这个模型文件夹没有训练回放（`replay/`）：`python -m ldm_core train all ...` 会写一份（`--sample-every` "
+    "设定记录的频率）。",
+    "rp.same": "由训练出这个模型权重的那次运行记录。",
+    "rp.short": "**按这个模型的配方做的一次短训练，专为这个视图记录：** {v1} 步 VAE 和 {v2} 步去噪网络，而随附的权重"
+    "训练了 {s1} 步和 {s2} 步。它展示训练如何进行，而不是随附模型自己的历史。",
+    "rp.curve1": "阶段 1（VAE）的损失",
+    "rp.curve2": "阶段 2（去噪网络）的损失，接在阶段 1 之后",
+    "rp.title": "训练损失（阶段 2 从阶段 1 结束处开始）",
+    "rp.x": "训练步（两个阶段）",
+    "rp.y": "损失",
+    "rp.note": "{provenance}\n\n阶段 1 单独训练 VAE（{n1} 个记录点：{k} 张固定训练图像的重构）；阶段 2 在冻结的 VAE 的"
+    "潜在表示上训练去噪网络（{n2} 个点：每类一个 DDIM 样本，固定随机种子）。本章的代码则用一个优化器同时训练两者。"
+    "命令：\n\n{commands}",
+    "rp.caption": "阶段 1，VAE 第 **{s1}** 步{psnr}；阶段 2，去噪网络第 **{s2}** 步（损失约 {loss}）",
+    "rp.psnr": "（PSNR 约 {psnr} dB）",
+    "lat.cost": "一次去噪网络调用（批大小 1，不引导），{where}；像素空间的 UNet 是同样的设计（通道、层级、注意力），"
+    "只是为图像而不是潜在表示搭建：\n\n| | 输入 | 数值个数 | FLOPs | CPU 毫秒 |\n|---|---|---|---|---|\n"
+    "| 潜在空间（本模型） | {ls} | {ln} | {lf} M | {lms} |\n| 像素空间 | {ps} | {pn} | {pf} M | {pms} |\n"
+    "| 比值 | | {nr}× | **{fr}×** | **{mr}×** |\n\n采样时每一步调用一次（有引导时两次），训练时每个样本调用一次，"
+    "所以本章“训练更快”的说法就是每一步的这个比值；VAE 每张图像只付一次代价（训练时编码，最后解码）。小的 CPU 模型"
+    "部分受每次调用的固定开销限制，所以毫秒比值小于 FLOPs 比值。下面是这对训练意味着什么，实测。",
+    "lat.budget_md": "**同样的训练预算（{minutes} 分钟），花在潜在空间和像素空间**（{model}；两个模型同时训练，各用一个 "
+    "CPU 线程，由 `python -m ldm_core train` 训练；潜在空间模型用其中 {vae} 分钟训练它的 VAE）。间隔左边是潜在空间"
+    "模型的样本，右边是像素空间模型的；每列一个类别，随机种子 0-{last}，DDIM {steps} 步，引导强度 {guidance}。\n\n"
+    "| 模型 | 去噪的对象 | 训练分钟 | VAE 步数 | 去噪网络步数 | 分类器认出类别 | FD / 下限 |\n"
+    "|---|---|---|---|---|---|---|\n{rows}\n同样的时间里，潜在空间的去噪网络多走了 **{ratio} 倍的步数**，因为它每一步"
+    "都更便宜（见上表）。FD：分类器特征到测试集的 Fréchet 距离，除以真实训练图像的距离（每类 {per_class} 张；1× "
+    "就和真实数据一样好）；{where}。{note}",
+    "lat.b_latent": "潜在空间",
+    "lat.b_pixel": "像素空间",
+    "lat.no_budget": "没有哪个已加载的模型随附潜在空间与像素空间的训练对比（`python benchmarks/why_latent.py`）。",
+    "lat.where_stored": "由 `{command}` 测得（{machine}）",
+    "lat.where_now": "刚刚在这台服务器上用 `ldm_core.teaching.step_cost` 测得",
+    "lat.noref": "{model} 没有随附训练图像的参考集（`python -m ldm_core.reference`）。",
+    "lat.nn": "样本（20 步 DDIM，随机种子 {seed}）到 {n} 张训练图像中最近的 5 张的像素均方根距离（每类 {per_class} 张，"
+    "是随模型保存的 {data} 的一个固定子集）：{dists}。作为参照，子集中一张训练图像到另一张训练图像的最近距离为 "
+    "{median}（中位数）。照抄的图像距离约为 0；完整的训练集（未随附）里可能有更近的图像。",
+    "fm.tex.gan": "GAN 项",
+    "fm.tex.unused": " 未使用，没有噪声",
+    "fm.tex.or": "或 ",
+    "fm.tex.chapter_train": "一个优化器，轮流训练 VAE 和去噪网络，潜在表示不断变化",
+    "fm.tex.stages": "阶段 1：单独训练 VAE；阶段 2：在冻结的 VAE 的潜在表示上训练去噪网络",
+    "fm.tex.scaling": "缩放因子",
+    "fm.w.det": "确定性版本",
+    "fm.w.then": "然后",
+    "fm.w.rule": "本章的规则",
+}  # fmt: skip
+
 # Class names of the shipped models (English = the API's value) and their Chinese; keys "class.<English name>".
 CLASS_ZH = {
     **{str(d): f"数字 {d}" for d in range(10)},
@@ -626,3 +952,60 @@ def display(prefix: str, value: str) -> I18nData | str:
 def choice_pairs(prefix: str, values: list[str]) -> list[tuple[I18nData | str, str]]:
     """``(shown, value)`` choices: the text translated, the value (what handlers and the API get) English."""
     return [(display(prefix, v), v) for v in values]
+
+
+# ---------------------------------------------------------------------- text that handlers make
+_LANG: ContextVar[str | None] = ContextVar("ldm_explorer_lang", default=None)
+
+
+def lang_of(request: Any) -> str:
+    """The language of a ``gr.Request`` (or an Accept-Language header string): the first of LANGS the browser
+    prefers ("zh-CN,zh;q=0.9,en;q=0.8" -> "zh"), English when it names none or there is no request."""
+    if isinstance(request, list):  # a batched event's requests
+        request = request[0] if request else None
+    header = request if isinstance(request, str) else None
+    if header is None and request is not None:
+        headers = getattr(request, "headers", None) or {}
+        header = headers.get("accept-language") or headers.get("Accept-Language")
+    ranked = []
+    for i, part in enumerate((header or "").split(",")):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        ranked.append((-weight, i, tag.strip().lower().split("-")[0]))
+    return next((tag for _, _, tag in sorted(ranked) if tag in LANGS), "en")
+
+
+def current_lang() -> str:
+    """The language of the request being handled: set by ``language`` (the app sets it for each request, see
+    demo.components.check_inputs), else read from Gradio's request context; English outside a request."""
+    lang = _LANG.get()
+    if lang is not None:
+        return lang
+    from gradio.context import LocalContext
+
+    return lang_of(LocalContext.request.get(None))
+
+
+@contextmanager
+def language(lang: str) -> Iterator[None]:
+    """Make ``say`` speak ``lang`` in this block (a request, a test)."""
+    if lang not in LANGS:
+        raise ValueError(f"language must be one of {LANGS}, got {lang!r}")
+    token = _LANG.set(lang)
+    try:
+        yield
+    finally:
+        _LANG.reset(token)
+
+
+def say(key: str, lang: str | None = None, **fields: Any) -> str:
+    """The template ``key`` in ``lang`` (default: the request's language) filled with ``fields``."""
+    return TABLES[lang or current_lang()][key].format(**fields)
+
+
+def name_of(name: str, lang: str | None = None) -> str:
+    """How an error message names a checked value ("steps" -> "步数")."""
+    return TABLES[lang or current_lang()].get(f"name.{name}", name)

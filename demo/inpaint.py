@@ -23,7 +23,7 @@ from .common import (
     upscale,
     user_errors,
 )
-from .i18n import t
+from .i18n import say, t
 from .registry import ModelRegistry
 from .streaming import run_with_progress
 from .widgets import ModelBindings, class_picker, image_editor, sampler_controls, seed_box
@@ -62,7 +62,7 @@ def inpaint(
                       **jumps, **settings)  # fmt: skip
         steps = settings["num_inference_steps"]
         total = len(repaint_moves(steps, **jumps)) - 1 if method_id == "repaint" else steps
-        out = run_with_progress(run, total, progress, "inpainting")
+        out = run_with_progress(run, total, progress, say("prog.inpainting"))
     extra = {"Seed": seed, "Inpaint method": method_id, "Mask blur": blur}
     if method_id == "repaint":
         extra |= {"Jump length": jumps["jump_length"], "Jump count": jumps["jump_n_sample"]}

@@ -22,7 +22,7 @@ from .common import (
     to_images,
     user_errors,
 )
-from .i18n import t
+from .i18n import say, t
 from .registry import ModelRegistry
 from .streaming import run_with_progress
 from .widgets import ModelBindings, class_picker, sampler_controls, seed_box
@@ -73,7 +73,8 @@ def interpolate(
     weights = [*np.linspace(0.0, 1.0, n).round(4).tolist(), w]
     total = settings["num_inference_steps"]
     with user_errors():
-        out = run_with_progress(partial(pipe.interpolate, weights=weights, **kwargs), total, progress, "sampling")
+        run = partial(pipe.interpolate, weights=weights, **kwargs)
+        out = run_with_progress(run, total, progress, say("prog.sampling"))
     strip_text = parameters_text(model, class_name, settings, {**extra, "Frames": n})
     text = parameters_text(model, class_name, settings, {**extra, "Weight": w})
     return to_images(out.images[-1:], text)[0], grid_image(out.images[:-1], strip_text, ncols=n), info_markdown(text)
@@ -126,7 +127,7 @@ def variation(
     total = settings["num_inference_steps"]
     with user_errors():
         run = partial(pipe, [label], seed=seed, variation_seed=vseed, variation_strength=strength, **settings)
-        out = run_with_progress(run, total, progress, "sampling")
+        out = run_with_progress(run, total, progress, say("prog.sampling"))
     extra = {"Seed": seed, "Variation seed": vseed, "Variation seed strength": strength}
     text = parameters_text(model, class_name, settings, extra)
     return to_images(out.images, text)[0], info_markdown(text)

@@ -10,7 +10,7 @@ from ldm_core import LatentDiffusionPipeline
 
 from . import edit, generate, inpaint, interpolate, learn, lesson
 from .components import check_inputs
-from .i18n import I18N, t
+from .i18n import I18N, compose, say, t
 from .registry import ModelRegistry
 from .widgets import ModelBindings
 
@@ -47,23 +47,22 @@ def build_demo(model_dirs: list[str | os.PathLike]) -> gr.Blocks:
 
 
 def _message_page(model_dirs: list[str | os.PathLike], errors: list[str]) -> None:
-    why = "\n".join(f"- `{e}`" for e in errors) if errors else "- no folder under `checkpoints/` holds a model yet"
-    gr.Markdown(
-        f"# {TITLE}\n\n**No model to show yet.** A model is a folder under `checkpoints/` with `config.json`, "
-        f"`vae.safetensors` and `unet.safetensors` (made by `python -m ldm_core train ...`).\n\n"
-        f"Looked at {len(model_dirs)} folder(s):\n\n{why}\n\nAdd a model folder and restart the app.",
-        elem_id="no-model",
-    )
+    def page(lang: str) -> str:
+        why = "\n".join(f"- `{e}`" for e in errors) if errors else say("app.no_model_none", lang)
+        return say("app.no_model", lang, title=TITLE, n=len(model_dirs), why=why)
+
+    gr.Markdown(compose("app.no_model.page", page), elem_id="no-model")
 
 
-def model_note(pipe: LatentDiffusionPipeline) -> str:
-    """One line on the picked model (what it makes, its latent), and the credit its training images ask for."""
+def model_note(pipe: LatentDiffusionPipeline, lang: str | None = None) -> str:
+    """One line on the picked model (what it makes, its latent), and the credit its training images ask for, in
+    ``lang`` (default: the request's)."""
     c, h, w = pipe.latent_shape
-    colour = "RGB" if pipe.image_channels == 3 else "grayscale"
+    colour = say("app.rgb" if pipe.image_channels == 3 else "app.gray", lang)
     size = pipe.image_size
-    note = (f"**{pipe.extra_config.get('display_name') or pipe.name}**: {size}x{size} {colour} images "
-            f"({pipe.image_channels * size * size:,} numbers) <-> a {c}x{h}x{w} latent ({c * h * w:,} numbers), "
-            f"{len(pipe.class_names)} classes.")  # fmt: skip
+    note = say("app.model_note", lang, name=pipe.extra_config.get("display_name") or pipe.name, size=size,
+               colour=colour, n_img=f"{pipe.image_channels * size * size:,}", c=c, h=h, w=w, n_lat=f"{c * h * w:,}",
+               k=len(pipe.class_names))  # fmt: skip
     attribution = pipe.extra_config.get("attribution")
     return f"{note}\n\n{attribution}" if attribution else note
 
@@ -74,7 +73,8 @@ def _workbench(demo: gr.Blocks, registry: ModelRegistry) -> ModelBindings:
         gr.Markdown(t("app.intro"))
         model = gr.Dropdown(registry.names, value=registry.default, label=t("app.model"), elem_id="model", scale=0,
                             min_width=220)  # fmt: skip
-    bindings.add(gr.Markdown(model_note(registry.get(registry.default)), elem_id="model-note"),
+    first = registry.get(registry.default)
+    bindings.add(gr.Markdown(compose("app.model_note.first", lambda lang: model_note(first, lang)), elem_id="model-note"),
                  lambda p: {"value": model_note(p)})  # fmt: skip
     panel = lesson.build_panel(bindings)  # above the tabs: the step stays in view while its tab opens below
     with gr.Tabs(elem_id="tabs") as tabs:
@@ -87,7 +87,7 @@ def _workbench(demo: gr.Blocks, registry: ModelRegistry) -> ModelBindings:
         with gr.Tab(t("tab.inpaint"), id="inpaint"):
             inpaint.build(registry, model, bindings)
         with gr.Tab(t("tab.learn"), id="learn") as learn_tab:
-            accordions = learn.build(registry, model, bindings, tab=learn_tab)
+            learn_ctx = learn.build(registry, model, bindings, tab=learn_tab)
     bindings.wire(model, registry)
-    lesson.wire(panel, demo, registry, model, tabs, bindings, accordions)
+    lesson.wire(panel, demo, registry, model, tabs, bindings, learn_ctx)
     return bindings

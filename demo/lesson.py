@@ -7,6 +7,9 @@ the browser's language included). docs/lesson.md and docs/lesson.zh.md are ``les
 
 from __future__ import annotations
 
+import json
+import logging
+import threading
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -20,6 +23,9 @@ from .example_images import EXAMPLES_DIR
 from .i18n import compose, t, text
 from .registry import ModelRegistry
 from .widgets import ModelBindings
+
+log = logging.getLogger(__name__)
+WARM = ("reverse", "chapter", "guidance")  # the sections whose show me runs a sampler: computed once at start
 
 
 def example(name: str) -> dict[str, Any]:
@@ -46,28 +52,37 @@ class Step:
     model: str = "mnist"  # the model folder it is written for (its classes, its examples)
 
 
-# The Learn tab's image and class pickers keep the model's first choices (a show me that set them, with the
-# section's accordion, ran their change events in a loop in Chromium with Gradio 6.31; not tracked down)
-LEARN = {"learn-seed": 0}
+# Every setting a step's page uses is preset, so nothing depends on what the class touched before. Guidance is
+# MNIST's own default (its config's default_guidance_scale); the samplers are the tabs' defaults.
+G = 1.4
+LEARN = {"learn-seed": 0, "learn-class": "3", "learn-guidance": G}
+SAMPLING = {"sampler": "ddim", "eta": 0.0, "guidance": G}  # "<tab>-sampler" ... of a tab's sampler controls
+
+
+def sampling(tab: str, steps: int) -> dict[str, Any]:
+    """A tab's sampler controls (steps, sampler, eta, guidance) preset."""
+    return {f"{tab}-steps": steps, **{f"{tab}-{k}": v for k, v in SAMPLING.items()}}
+
+
 STEPS = [
-    Step("vae", "learn", {**LEARN, "learn-vae-value": 3.0}, "vae"),
-    Step("forward", "learn", {**LEARN, "learn-t": 250}, "forward"),
-    Step("denoiser", "learn", {**LEARN, "learn-den-t": 300}, "denoiser"),
+    Step("vae", "learn", {**LEARN, "learn-source": "digit-3", "learn-vae-ch": 0, "learn-vae-row": 3, "learn-vae-col": 3,
+                          "learn-vae-value": 3.0}, "vae"),
+    Step("forward", "learn", {**LEARN, "learn-source": "digit-3", "learn-t": 250}, "forward"),
+    Step("denoiser", "learn", {**LEARN, "learn-source": "digit-3", "learn-den-t": 300}, "denoiser"),
     Step("reverse", "learn", {**LEARN, "learn-rev-steps": 20, "learn-rev-a": "ddim", "learn-rev-b": "ddpm"}, "reverse"),
     Step("chapter", "learn", {**LEARN, "learn-ch-steps": 20}, "chapter"),
     Step("guidance", "learn", {**LEARN, "learn-gd-steps": 20, "learn-gd-step": 10}, "guidance"),
     Step("replay", "learn", {}, "replay"),
     Step("latent", "learn", LEARN, "latent"),
-    Step("generate", "generate", {"gen-class": "3", "gen-seed": 42, "gen-steps": 25, "gen-sampler": "ddim",
-                                  "gen-eta": 0.0, "gen-batch": 4}),
+    Step("generate", "generate", {"gen-class": "3", "gen-seed": 42, **sampling("gen", 25), "gen-batch": 4}),
     Step("interpolate", "interpolate", {"interp-class": "1", "interp-class-b": "7", "interp-seed-a": 0,
                                         "interp-seed-b": 1, "interp-method": "slerp", "interp-frames": 8,
-                                        "interp-steps": 20, "interp-position": 0.5}),
+                                        **sampling("interp", 20), "interp-position": 0.5}),
     Step("edit", "edit", {"edit-image": partial(example, "digit-3"), "edit-class": "8", "edit-strength": 0.6,
-                          "edit-method": "SDEdit (fresh noise)", "edit-steps": 25, "edit-seed": 42}),
+                          "edit-method": "SDEdit (fresh noise)", **sampling("edit", 25), "edit-seed": 42}),
     Step("inpaint", "inpaint", {"inpaint-image": partial(masked, "digit-7"), "inpaint-class": "1",
-                                "inpaint-method": "Latent blending", "inpaint-blur": 2, "inpaint-steps": 25,
-                                "inpaint-seed": 42}),
+                                "inpaint-method": "Latent blending", "inpaint-blur": 2, "inpaint-jump": 5,
+                                "inpaint-jump-n": 3, **sampling("inpaint", 25), "inpaint-seed": 42}),
 ]  # fmt: skip
 
 
@@ -143,37 +158,125 @@ def go(k: Any, move: int) -> list[Any]:
     return [k, *_pages(k), ""]
 
 
+def step_at(k: Any) -> Step:
+    """The step at index ``k`` (what the BrowserState holds), kept in range; a missing or bad value is step 1."""
+    try:
+        i = int(k or 0)
+    except (TypeError, ValueError):
+        i = 0
+    return STEPS[min(max(i, 0), len(STEPS) - 1)]
+
+
+def _with_value(update: Any, value: Any) -> dict[str, Any]:
+    """``update`` (a ``gr.update`` dict, or nothing) with its value set to ``value``."""
+    return {**update, "value": value} if isinstance(update, dict) and update.get("__type__") == "update" else \
+        gr.update(value=value)  # fmt: skip
+
+
+def show_updates(step: Step, current: str, registry: ModelRegistry, widgets: dict[str, Any], model: Any,
+                 tabs: Any, note: Any, bindings: ModelBindings, accordions: dict[str, Any]) -> dict[Any, Any]:  # fmt: skip
+    """{component: update} of a show me on ``step`` while model ``current`` is picked.
+
+    On another model it picks the step's model itself and sends what a model change sends to every
+    model-dependent widget (``ModelBindings.updates``): the picker's change listener that does this on a user's
+    pick listens to the user's input only, so setting the picker here runs no second round of updates that would
+    reset the presets. The presets go on top (a class picker gets the new model's classes and the preset class)."""
+    name = model_for(registry, step)
+    if name is None:
+        return {note: t("lesson.missing")}
+    out: dict[Any, Any] = {note: "", tabs: gr.Tabs(selected=step.tab)}
+    if name != current:
+        out[model] = gr.update(value=name)
+        out |= bindings.updates(registry.get(name))
+    for elem_id, preset in step.presets.items():
+        widget = widgets[elem_id]
+        out[widget] = _with_value(out.get(widget), preset() if callable(preset) else preset)
+    if step.section:  # closed here, opened by the event after (``open_section``): its opening computes it, once
+        out[accordions[step.section]] = gr.Accordion(open=False)
+    return out
+
+
+def open_section(step: Step, accordions: dict[str, Any]) -> dict[Any, Any]:
+    """{accordion: open} of the step's Learn section, which show me has just closed; nothing for a tab step. The page
+    fires the accordion's expand (also on an opening it is sent), whose listeners compute the section on the presets
+    show me has set: each section once, whether it was open before or not."""
+    return {accordions[step.section]: gr.Accordion(open=True)} if step.section else {}
+
+
+def scroll_js(accordions: dict[str, Any]) -> str:
+    """The page's part of opening a step's Learn section: scroll it to the top of the window (it may lie below
+    the sections opened before it; its pictures load lazily, so off-screen they would never show); -> the step."""
+    ids = [accordions[s.section].elem_id if s.section else None for s in STEPS]
+    return f"""(k) => {{
+        const ids = {json.dumps(ids)};
+        const id = ids[Math.min(Math.max(parseInt(k) || 0, 0), ids.length - 1)];
+        const top = () => {{ const el = id && document.getElementById(id); if (el) el.scrollIntoView({{block: "start"}}); }};
+        top(); setTimeout(top, 300);
+        return k;
+    }}"""
+
+
+def compute_section(step: Step, model: str, registry: ModelRegistry, runners: list[tuple[Any, list, list]],
+                    values: dict[Any, Any]) -> dict[Any, Any]:  # fmt: skip
+    """{output: value} of what opening ``step``'s Learn section computes, run on the widgets' ``values`` (the
+    presets show me sets); nothing for a step that opens no section or when its model is not picked. The warm-up
+    runs it at start; in the page the section's opening runs the same handlers."""
+    if model != model_for(registry, step):
+        return {}
+    out: dict[Any, Any] = {}
+    for fn, inputs, outputs in runners:
+        result = fn(*(values[c] for c in inputs))
+        out |= dict(zip(outputs, result if isinstance(result, tuple) else (result,), strict=True))
+    return out
+
+
 def wire(panel: LessonPanel, demo: gr.Blocks, registry: ModelRegistry, model: gr.Dropdown, tabs: gr.Tabs,
-         bindings: ModelBindings, accordions: dict[str, gr.Accordion]) -> None:  # fmt: skip
-    """Connect back, next and show me to the built page (widgets found by elem_id)."""
+         bindings: ModelBindings, learn: Any) -> None:  # fmt: skip
+    """Connect back, next and show me to the built page (widgets found by elem_id); ``learn`` is the Learn tab's
+    context (its accordions, and what each section computes). Show me sets the step's tab, model and presets at
+    once and closes the step's Learn section (queue=False: no model runs); the event after opens it, and its
+    opening computes it on the presets. The presets fire no computation themselves: the Learn pickers' listeners
+    hear the user's input only (``LearnContext.source_triggers``)."""
     by_id = {b.elem_id: b for b in demo.blocks.values() if getattr(b, "elem_id", None)}
     preset_ids = sorted({i for s in STEPS for i in s.presets})
     missing = [i for i in preset_ids if i not in by_id]
     if missing:
         raise ValueError(f"lesson presets name widgets the page does not have: {missing}")
-    presets = [by_id[i] for i in preset_ids]
-    outputs = list(dict.fromkeys([tabs, panel.note, *presets, *accordions.values()]))
+    accordions = learn.accordions
+    outputs = list(dict.fromkeys([tabs, panel.note, model, *(by_id[i] for i in preset_ids), *accordions.values(),
+                                  *(c for c, _ in bindings.items)]))  # fmt: skip
+    runners = {s.section: learn.runners.get(s.section, []) for s in STEPS if s.section}
+    run_inputs = list(dict.fromkeys([model, *(c for rs in runners.values() for _, ins, _ in rs for c in ins)]))
 
     def show(k: Any, current: str) -> dict[Any, Any]:
-        step = STEPS[min(max(int(k or 0), 0), len(STEPS) - 1)]
-        name = model_for(registry, step)
-        if name is None:
-            return {panel.note: t("lesson.missing")}
-        if name != current:  # the teacher picks it: a model set by a handler makes Gradio 6.31 fire its change
-            return {panel.note: t(f"lesson.pick.{step.model}")}  # events in a loop (seen in Chromium)
-        out: dict[Any, Any] = {panel.note: "", tabs: gr.Tabs(selected=step.tab)}
-        out |= {by_id[i]: v() if callable(v) else v for i, v in step.presets.items()}
-        if step.section:  # opened: sections 1-3 follow the model and image already; the others draw on their
-            # Run button (a programmatic open did not fire the accordion's expand in Chromium: not settled)
-            out[accordions[step.section]] = gr.Accordion(open=True)
-        return out
+        return show_updates(step_at(k), current, registry, by_id, model, tabs, panel.note, bindings, accordions)
 
     panel.back.click(lambda k: go(k, -1), panel.step, [panel.step, *panel.pages, panel.note],
                      api_visibility="private", queue=False)  # fmt: skip
     panel.next.click(lambda k: go(k, +1), panel.step, [panel.step, *panel.pages, panel.note],
                      api_visibility="private", queue=False)  # fmt: skip
-    panel.show.click(show, [panel.step, model], outputs, api_visibility="private", queue=False)
-    demo.load(lambda k: go(k, 0)[1:-1], panel.step, panel.pages, api_visibility="private", queue=False)
+    panel.show.click(show, [panel.step, model], outputs, api_visibility="private", queue=False).then(
+        lambda k: open_section(step_at(k), accordions), panel.step, list(accordions.values()),
+        api_visibility="private", queue=False, js=scroll_js(accordions)
+    )  # fmt: skip
+    # the stored step is read when the lesson's panel first opens (the page mounts what is in a folded accordion
+    # then): after the page's load, so the pages follow the step's change, not the load
+    panel.step.change(lambda k: go(k, 0)[1:-1], panel.step, panel.pages, api_visibility="private", queue=False)
+
+    def warm_up() -> None:  # the slow sections' first show me then answers from the cache (measured on MNIST, one
+        for step in STEPS:  # core: reverse 2.0 s, chapter 1.7 s, guidance 1.0 s cold; 2 ms cached)
+            name = model_for(registry, step)
+            if step.section not in WARM or name is None:
+                continue
+            values = {c: getattr(c, "value", None) for c in run_inputs} | {model: name}
+            values |= {by_id[i]: v() if callable(v) else v for i, v in step.presets.items()}
+            try:
+                compute_section(step, name, registry, runners[step.section], values)
+            except Exception:  # a warm-up only: the show me will say what is wrong
+                log.exception("lesson warm-up of %s failed", step.key)
+
+    # not a daemon: a process that ends during the warm-up waits for it (seconds) instead of killing torch mid-call
+    threading.Thread(target=warm_up, name="lesson-warm-up", daemon=False).start()
 
 
 if __name__ == "__main__":  # python -m demo.lesson: write docs/lesson.md and docs/lesson.zh.md

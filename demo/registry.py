@@ -12,6 +12,8 @@ import gradio as gr
 
 from ldm_core import Batcher, LatentDiffusionPipeline
 
+from .i18n import name_of, say
+
 log = logging.getLogger(__name__)
 
 REQUIRED_FILES = ("config.json", "vae.safetensors", "unet.safetensors")
@@ -80,7 +82,7 @@ class ModelRegistry:
 
     def get(self, name: str | None) -> LatentDiffusionPipeline:
         if name not in self.pipelines:
-            raise gr.Error(f"model must be one of {self.names}, got {name!r}")
+            raise gr.Error(say("err.choice", name=name_of("model"), allowed=self.names, value=repr(name)))
         return self.pipelines[name]
 
     def __len__(self) -> int:

@@ -32,12 +32,19 @@ class ModelBindings:
         self.items.append((component, update))
         return component
 
-    def wire(self, model: gr.Dropdown, registry: ModelRegistry) -> None:
-        def on_model(name: str) -> list[dict[str, Any]]:
-            pipe = registry.get(name)
-            return [gr.update(**update(pipe)) for _, update in self.items]
+    def updates(self, pipe: LatentDiffusionPipeline) -> dict[gr.components.Component, dict[str, Any]]:
+        """What a switch to ``pipe`` sends to every bound component."""
+        return {c: gr.update(**update(pipe)) for c, update in self.items}
 
-        model.change(on_model, model, [c for c, _ in self.items], api_visibility="private", queue=False)
+    def wire(self, model: gr.Dropdown, registry: ModelRegistry) -> None:
+        """A user's pick of a model updates every bound component. It listens to ``input`` (the user's pick), not
+        ``change``: the lesson's show me sets the picker together with these updates and its own presets, which a
+        second round of updates on the picker's change would reset."""
+
+        def on_model(name: str) -> list[dict[str, Any]]:
+            return list(self.updates(registry.get(name)).values())
+
+        model.input(on_model, model, [c for c, _ in self.items], api_visibility="private", queue=False)
 
 
 def class_picker(

@@ -40,26 +40,39 @@ def page(server):  # noqa: F811
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     refused: list[str] = []
-
-    def local_only(route) -> None:
-        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
-
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.set_default_timeout(60_000)  # a busy 2-core machine can be slow; a hang still fails
-        pg.route("**/*", local_only)
-        pg.refused = refused
         start = time.perf_counter()
-        pg.goto(server)
-        pg.wait_for_selector("#gen-run", timeout=30_000)
+        _, pg = _open(browser, server, refused)
+        pg.refused = refused
         pg.render_s = time.perf_counter() - start
         yield pg
         browser.close()
+
+
+def _local_only(refused: list[str]):
+    """A route handler that lets requests to this machine through and refuses (and records) every other."""
+
+    def route(r) -> None:
+        if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost"):
+            r.continue_()
+        else:
+            refused.append(r.request.url)
+            r.abort()
+
+    return route
+
+
+def _open(browser, url: str, refused: list[str], **context_kwargs):
+    """A new browser context (``locale=``, ``storage_state=`` ...) with off-machine requests refused into
+    ``refused``, and a page of it on the app, rendered; -> (context, page)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, **context_kwargs)
+    context.route("**/*", _local_only(refused))
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)  # a busy 2-core machine can be slow; a hang still fails
+    pg.goto(url)
+    pg.wait_for_selector("#gen-run", timeout=30_000)
+    return context, pg
 
 
 def _wait_image(pg, selector: str, timeout: float = 60_000) -> None:
@@ -235,6 +248,28 @@ def _example_button(pg, editor: str):
     return column.locator(".gallery-item, button.gallery").first
 
 
+def _other_language_keeps_the_step(context, url: str, k: int, refused: list[str]) -> None:
+    """Mid-lesson, the same browser storage in an English browser: the lesson opens at step ``k``, in English, and
+    its show me works there."""
+    from demo import lesson
+    from demo.i18n import text
+
+    other, pg = _open(context.browser, url, refused, locale="en-US", storage_state=context.storage_state())
+    try:
+        pg.locator("#lesson > button").first.click()
+        pg.wait_for_selector(f"#lesson-step-{k}", state="visible")
+        shown = pg.locator(f"#lesson-step-{k}").inner_text()
+        assert f"{k} / {len(lesson.STEPS)}" in shown and text(f"lesson.{lesson.STEPS[k - 1].key}.title", "en") in shown
+        assert pg.locator("#lesson-step-1").is_hidden()
+        pg.click("#lesson-show")
+        tab = pg.get_by_role("tab", name=text("tab.learn", "en"), exact=True)
+        pg.wait_for_function("el => el.getAttribute('aria-selected') === 'true'", arg=tab.element_handle())
+        _wait_image(pg, LESSON_DRAWS[lesson.STEPS[k - 1].section])
+        _shot(pg, f"lesson-en-after-zh-{k:02d}")
+    finally:
+        other.close()
+
+
 # a picture of each Learn section the lesson opens (visible once its accordion is open)
 LESSON_DRAWS = {"vae": "#learn-vae-recon", "forward": "#learn-zt", "denoiser": "#learn-den-epshat",
                 "reverse": "#learn-rev-a-x0", "chapter": "#learn-ch-chapter", "guidance": "#learn-gd-row"}  # fmt: skip
@@ -249,15 +284,9 @@ def test_lesson_end_to_end_in_both_locales(page, server, app, locale) -> None:  
 
     lang = "zh" if locale.startswith("zh") else "en"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context = page.context.browser.new_context(locale=locale, viewport={"width": 1400, "height": 1000})
+    refused: list[str] = []
+    context, pg = _open(page.context.browser, server, refused, locale=locale)
     try:
-        refused: list[str] = []
-        context.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost")
-                      else (refused.append(r.request.url), r.abort()))  # fmt: skip
-        pg = context.new_page()
-        pg.set_default_timeout(60_000)
-        pg.goto(server)
-        pg.wait_for_selector("#gen-run", timeout=30_000)
         assert pg.get_by_role("tab", name=text("tab.generate", lang)).count() == 1
         assert pg.locator("#gen-run").inner_text().strip() == text("gen.run", lang)
         if lang == "zh":  # the page's words are Chinese, and a CJK font draws them (not boxes): wider than Latin
@@ -265,15 +294,7 @@ def test_lesson_end_to_end_in_both_locales(page, server, app, locale) -> None:  
             width = pg.evaluate("() => { const c = document.createElement('canvas').getContext('2d'); "
                                 "c.font = '16px sans-serif'; return c.measureText('潜在扩散模型').width; }")  # fmt: skip
             assert width > 80, f"Chinese drawn {width:.0f} px wide: no CJK font (apt-get install fonts-noto-cjk)"
-        pg.locator("#model input").click()  # the one setting by hand: the lesson's model (the app opens on the first)
-        pg.get_by_role("option", name="MNIST digits").click()
-        pg.wait_for_function("() => document.querySelector('#gen-class input').value !== 'T-shirt/top'")
-        # the Learn sections recompute on a model change, some still with the last model's class (a race that
-        # predates the lesson: they can answer "class must be one of ..."); let them settle, close what they said
-        pg.wait_for_function(f"() => ({_IDLE_JS})()", timeout=60_000)
-        time.sleep(1.0)
-        for close in pg.locator(".toast-close").all():
-            close.click()
+        assert pg.locator("#model input").input_value() != "MNIST digits"  # show me picks the lesson's model itself
         pg.locator("#lesson > button").first.click()
         for k, step in enumerate(lesson.STEPS, start=1):
             pg.wait_for_selector(f"#lesson-step-{k}", state="visible")
@@ -281,8 +302,13 @@ def test_lesson_end_to_end_in_both_locales(page, server, app, locale) -> None:  
             pg.click("#lesson-show")
             tab = pg.get_by_role("tab", name=text(f"tab.{step.tab}", lang), exact=True)
             pg.wait_for_function("el => el.getAttribute('aria-selected') === 'true'", arg=tab.element_handle())
-            if step.section in LESSON_DRAWS:  # its accordion is open: the section's pictures are on the page
-                pg.wait_for_selector(LESSON_DRAWS[step.section], state="visible")
+            if k == 1:
+                pg.wait_for_function("() => document.querySelector('#model input').value === 'MNIST digits'")
+            if step.section in LESSON_DRAWS:  # open and computed by show me alone: the section's pictures are drawn
+                _wait_image(pg, LESSON_DRAWS[step.section])
+            if step.key == "reverse":  # a note the handler wrote, in the browser's language
+                pg.wait_for_function("() => document.querySelector('#learn-rev-note').innerText.includes('20')")
+                assert ("去噪步" if lang == "zh" else "denoising step") in pg.locator("#learn-rev-note").inner_text()
             for elem_id, value in step.presets.items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     pg.wait_for_function(
@@ -298,6 +324,8 @@ def test_lesson_end_to_end_in_both_locales(page, server, app, locale) -> None:  
                 _wait_image(pg, f"#{step.key}-result")
             time.sleep(0.3)
             _shot(pg, f"lesson-{lang}-{k:02d}-{step.key}")
+            if step.key == "chapter" and lang == "zh":
+                _other_language_keeps_the_step(context, server, k, refused)
             if k < len(lesson.STEPS):
                 pg.click("#lesson-next")
         assert "Inpaint method: blend" in pg.locator("#inpaint-info").inner_text()  # the painted half was the mask

@@ -74,8 +74,12 @@ def test_damaged_checkpoint_is_skipped_and_no_model_shows_a_message(app_model_di
     (bad / "config.json").write_text("not json")
     demo = build_demo([str(bad)])
     assert len(demo.registry) == 0 and "not valid JSON" in demo.registry.errors[0]
-    texts = [b.value for b in demo.blocks.values() if isinstance(b, gr.Markdown)]
-    assert any("No model to show yet" in t and "not valid JSON" in t for t in texts)
+    from demo.i18n import EN, ZH
+
+    keys = [json.loads(b.value[len("__i18n__") :])["key"] for b in demo.blocks.values()
+            if isinstance(b, gr.Markdown) and str(b.value).startswith("__i18n__")]  # fmt: skip
+    assert any("No model to show yet" in EN[k] and "not valid JSON" in EN[k] for k in keys)
+    assert any("还没有可以展示的模型" in ZH[k] and "not valid JSON" in ZH[k] for k in keys)  # the page in Chinese too
     assert not [d for d in demo.fns.values() if d.api_name == "generate"]
 
 

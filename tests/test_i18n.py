@@ -10,6 +10,7 @@ import gradio as gr
 import pytest
 from app_fixtures import CLOTHES, app, app_model_dirs  # noqa: F401
 from gradio.i18n import I18nData
+from PIL import Image
 
 from demo import LAUNCH_KWARGS
 from demo.i18n import EN, ZH, english, text
@@ -127,3 +128,122 @@ def test_a_bad_number_names_the_widget_in_english_not_its_key(app):  # noqa: F81
     with pytest.raises(gr.Error) as e:
         steps.preprocess("abc")
     assert "Steps must be a number from 1 to" in str(e.value) and "__i18n__" not in str(e.value)
+
+
+# ---------------------------------------------------------------------- what handlers make, in Chinese
+ENGLISH_RUN = re.compile(r"[A-Za-z]{2,}(?:[ ,'’-]+[A-Za-z]{2,}){2,}")  # three English words in a row: a sentence
+# formulas, code and quoted values (what a message echoes back: 'no such model') read the same in both languages
+LATEX_AND_CODE = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|'[^']*'", re.S)
+WORD = re.compile(r"\b[a-z]{2,}|\b[A-Z][a-z]+")  # an English word (not an acronym such as MSE, nor a symbol)
+
+
+def _strings(value) -> list[str]:
+    """Every text in a handler's result: strings, update dicts, tuples, gallery captions, plot labels."""
+    from matplotlib.figure import Figure
+
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() if k in ("value", "label", "info") for s in _strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, Figure):
+        ax = value.axes[0]
+        return [ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), *(x.get_text() for x in ax.get_legend().texts)]
+    return []
+
+
+def _handler_texts(app, lang):  # noqa: F811
+    """(what, text) of what the handlers return and raise in ``lang``, at the lesson's settings."""
+    from demo import edit, generate, layout
+    from demo.common import as_int, editor_mask
+    from demo.i18n import language
+    from demo.learn import chapter, denoiser, forward, guidance, latent, replay, reverse, vae
+
+    reg, m = app.registry, "MNIST digits"
+    calls = {
+        "vae": lambda: vae.vae_section(reg, m, "digit-3", None),
+        "vae nudge": lambda: vae.nudge(reg, m, "digit-3", None, 0, 3, 3, 3.0),
+        "forward": lambda: forward.forward_section(reg, m, "digit-3", None, 250, 0),
+        "denoiser": lambda: denoiser.denoiser_section(reg, m, "digit-3", None, 300, 0, "3"),
+        "reverse": lambda: reverse.run(reg, m, "3", 0, 20, "ddim", "ddpm", 1.4),
+        "reverse jump": lambda: reverse.jump(reg, m, "3", 0, 20, "ddim", 1.4, 1),
+        "chapter": lambda: chapter.chapter_section(reg, m, "3", 0, 20, 1.4),
+        "guidance": lambda: guidance.guidance_section(reg, m, "3", 0, 20, 10),
+        "replay": lambda: replay.replay_section(reg, m),
+        "neighbours": lambda: latent.neighbours_section(reg, m, "3", 0),
+        "cost table": lambda: latent.cost_markdown(
+            {
+                "latent": {"shape": [4, 7, 7], "numbers": 196, "flops": 1e8, "ms": 1.0},
+                "pixel": {"shape": [1, 28, 28], "numbers": 784, "flops": 2e9, "ms": 3.0},
+                "flops_ratio": 20.0,
+                "ms_ratio": 3.0,
+            },
+            "x",
+        ),
+        "model note": lambda: layout.model_note(reg.get(m)),
+        "steps to run": lambda: edit.steps_to_run(25, 0.6),
+    }
+    errors = {
+        "bad steps": lambda: as_int("steps", 0, 1, 1000),
+        "bad model": lambda: reg.get("no such model"),
+        "empty mask": lambda: editor_mask({"background": Image.new("RGB", (28, 28)), "layers": [], "composite": None}),
+        "bad number": lambda: next(
+            b for b in app.blocks.values() if getattr(b, "elem_id", None) == "gen-steps"
+        ).preprocess("abc"),
+        "bad class": lambda: list(generate.generate(reg, m, "no such class", 3, 1.4, "ddim", 0.0, 0, 1)),
+    }
+    descs = []
+
+    def progress(_, desc=None):
+        descs.append(desc)
+
+    out = []
+    with language(lang):
+        for what, call in calls.items():
+            out += [(what, s) for s in _strings(call())]
+        for what, call in errors.items():
+            with pytest.raises(gr.Error) as e:
+                call()
+            out.append((what, e.value.message))
+        *_, last = generate.generate(reg, m, "3", 3, 1.4, "ddim", 0.0, 7, 2, progress=progress)
+        out += [("gallery caption", caption) for _, caption in last[2]]
+        out += [("progress", d) for d in dict.fromkeys(descs)]
+    return [(w, s) for w, s in out if s and _words(s)]
+
+
+def test_what_handlers_make_is_chinese_in_zh_with_no_english_sentence_left(app):  # noqa: F811
+    names = [*app.registry.names, *app.registry.get("MNIST digits").class_names]
+    texts = _handler_texts(app, "zh")
+    found = {w for w, _ in texts}
+    assert len(texts) > 30 and {"reverse", "chapter", "guidance", "bad steps", "gallery caption", "progress"} <= found
+    left = []
+    for what, s in texts:
+        bare = LATEX_AND_CODE.sub(" ", s)
+        for name in names:
+            bare = bare.replace(name, " ")
+        if ENGLISH_RUN.search(bare) or (WORD.search(bare) and not CJK.search(s)):
+            left.append(f"{what}: {s!r}")
+    assert left == [], "\n".join(left)
+    by = dict(texts)
+    assert "去噪步 **20 / 20**" in by["reverse"] and "随机种子 0" in by["guidance"] and "步数" in by["bad steps"]
+    assert [s for w, s in texts if w == "gallery caption"] == ["随机种子 7", "随机种子 8"] and by[
+        "progress"
+    ] == "采样中"
+
+
+def test_the_same_handlers_speak_english_in_en_and_by_default(app):  # noqa: F811
+    by = dict(_handler_texts(app, "en"))
+    assert "denoising step **20 of 20**" in by["reverse"] and "seed 0" in by["guidance"]
+    assert by["bad steps"] == "steps must be a whole number in 1..1000, got 0" and not CJK.search(" ".join(by.values()))
+    from demo.layout import model_note
+
+    assert "classes." in model_note(app.registry.get("MNIST digits"))  # outside a request: English
+
+
+def test_the_language_comes_from_the_browsers_accept_language():
+    from demo.i18n import lang_of
+
+    assert lang_of("zh-CN,zh;q=0.9,en;q=0.8") == "zh" and lang_of("en-US,en;q=0.9,zh;q=0.8") == "en"
+    assert lang_of("fr-FR, zh;q=0.5, en;q=0.4") == "zh" and lang_of("de") == "en" and lang_of(None) == "en"
+    assert lang_of(type("R", (), {"headers": {"accept-language": "zh-TW"}})()) == "zh"

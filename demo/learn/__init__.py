@@ -44,9 +44,20 @@ class LearnContext:
     latex: list[dict[str, Any]] = field(default_factory=lambda: LATEX)
     accordions: dict[str, gr.Accordion] = field(default_factory=dict)
     openers: dict[str, list[gr.Button]] = field(default_factory=dict)  # overview boxes that open a section
+    # what opening a section computes: (handler, inputs, outputs) per section, which the lesson's show me runs too
+    runners: dict[str, list[tuple[Any, list[Any], list[Any]]]] = field(default_factory=dict)
 
     def bind(self, handler: Any) -> Any:
         return partial(handler, self.registry)
+
+    def on(self, section: str, triggers: list[Any], handler: Any, inputs: list[Any], outputs: Any,
+           **kwargs: Any) -> None:  # fmt: skip
+        """``gr.on`` the section's openers and ``triggers``, running ``handler`` (bound to the registry); the lesson
+        runs the same after its show me opens the section."""
+        fn = self.bind(handler)
+        gr.on([*self.opens(section), *triggers], fn, inputs, outputs, **kwargs)
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        self.runners.setdefault(section, []).append((fn, list(inputs), outputs))
 
     def opens(self, section: str) -> list[Any]:
         """The events that open a section: its accordion expanding, or a click on its overview box."""
@@ -54,7 +65,11 @@ class LearnContext:
 
     @property
     def source_triggers(self) -> list[Any]:
-        return [self.source.change, self.upload.change, self.model.change]
+        """A user's new image or model. The pickers' ``input`` (a user's pick), not ``change``: the lesson's show me
+        sets them, and their programmatic change would recompute every section at once, each several times over
+        (in Gradio 6.31 an always_last event that lands while it runs re-fires every listener of its trigger, so
+        overlapping listeners re-fire each other without end). What show me opens is computed by the opening."""
+        return [self.source.input, self.upload.change, self.model.input]
 
 
 def _warm_up() -> None:
@@ -63,8 +78,9 @@ def _warm_up() -> None:
 
 def build(
     registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings, tab: gr.Tab | None = None
-) -> dict[str, gr.Accordion]:
-    """The tab's widgets and events; returns the sections' accordions by key (opening one computes it)."""
+) -> LearnContext:
+    """The tab's widgets and events; returns its context: the sections' accordions by key (opening one computes it)
+    and what each computes (``runners``)."""
     threading.Thread(target=_warm_up, name="learn-warm-up", daemon=True).start()
     pipe = registry.get(registry.default)
     gr.Markdown(t("learn.intro"))
@@ -99,4 +115,4 @@ def build(
     for key, buttons in ctx.openers.items():
         for b in buttons:
             b.click(lambda: gr.Accordion(open=True), None, ctx.accordions[key], api_visibility="private", queue=False)
-    return ctx.accordions
+    return ctx

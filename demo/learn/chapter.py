@@ -15,17 +15,16 @@ from ldm_core.classifier import load_classifier
 from ldm_core.reference import REFERENCE_DIR, load_reference
 
 from ..common import as_int, resolve_seed, sampler_settings, user_errors
-from ..i18n import t
+from ..i18n import say, t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import image, picture
 from .sources import learn_class
 
 SAMPLERS = (teaching.CHAPTER_OWN_NET, teaching.CHAPTER, "ddpm", "ddim")
-NAMES = {teaching.CHAPTER_OWN_NET: "chapter's rule + chapter's network (ẑ = z)",
-         teaching.CHAPTER: "chapter's rule + shipped denoiser", "ddpm": "DDPM", "ddim": "DDIM", "real": "real images"}  # fmt: skip
-SHOWN = {teaching.CHAPTER_OWN_NET: "ch.own", teaching.CHAPTER: "ch.chapter", "ddpm": "ch.ddpm", "ddim": "ch.ddim"}
-SHOWN = {teaching.CHAPTER_OWN_NET: "ch.own", teaching.CHAPTER: "ch.chapter", "ddpm": "ch.ddpm", "ddim": "ch.ddim"}
+# each sampler's name in demo/i18n.py (the measured tables add the real images' row)
+SHOWN = {teaching.CHAPTER_OWN_NET: "ch.own", teaching.CHAPTER: "ch.chapter", "ddpm": "ch.ddpm", "ddim": "ch.ddim",
+         "real": "ch.real"}  # fmt: skip
 QUALITY_FILE = "sampler_quality.json"  # written by benchmarks/bench_chapter_sampler.py into <model>/reference/
 
 
@@ -44,26 +43,22 @@ def chapter_section(registry: ModelRegistry, model: str, class_name: str, seed: 
     a_t = float(pipe.schedule.alpha_bar(ts[0]))
     beta = 1 - a_t / float(pipe.schedule.alpha_bar(ts[1] if n > 1 else -1))
     a_last = float(pipe.schedule.alpha_bar(ts[-1]))
-    note = (
-        "The chapter's loop: $z \\leftarrow (z - \\beta_t\\,\\hat z)/\\sqrt{1-\\beta_t}$, no noise added. "
-        "DDPM's: $z \\leftarrow \\big(z - \\tfrac{\\beta_t}{\\sqrt{1-\\bar\\alpha_t}}\\hat\\varepsilon\\big)/"
-        "\\sqrt{\\alpha_t} + \\sigma_t \\xi$. Same seed, same class, "
-        f"{n} steps (β_t of the respaced chain, $1-\\bar\\alpha_t/\\bar\\alpha_{{t_{{prev}}}}$).\n\n"
-        f"At the first step (t = {ts[0]}) β_t = {beta:.4f}: the chapter removes **{beta:.4f} ε̂**, DDPM "
-        f"**{beta / math.sqrt(1 - a_t):.4f} ε̂** (×{1 / math.sqrt(1 - a_t):.2f}); at the last step (t = {ts[-1]}) "
-        f"DDPM's factor $1/\\sqrt{{1-\\bar\\alpha_t}}$ is {1 / math.sqrt(1 - a_last):.1f}, so the chapter removes "
-        "too little noise late, where the fine strokes are decided.\n\n"
-        "**With the network the chapter's code trains** (it learns $\\hat z = z$, see section 3) every step is "
-        f"$z \\leftarrow \\sqrt{{1-\\beta_t}}\\,z$: the noise only shrinks (to {math.sqrt(a_t):.4f} of itself), "
-        "and the decoder shows what it makes of a near-zero latent."
-    )
+    note = say(
+        "ch.note", ch_eq=r"$z \leftarrow (z - \beta_t\,\hat z)/\sqrt{1-\beta_t}$",
+        ddpm_eq=r"$z \leftarrow \big(z - \tfrac{\beta_t}{\sqrt{1-\bar\alpha_t}}\hat\varepsilon\big)/\sqrt{\alpha_t}"
+        r" + \sigma_t \xi$", n=n, beta_eq=r"$1-\bar\alpha_t/\bar\alpha_{t_{prev}}$", t0=ts[0], beta=f"{beta:.4f}",
+        ddpm=f"{beta / math.sqrt(1 - a_t):.4f}", factor=f"{1 / math.sqrt(1 - a_t):.2f}", tl=ts[-1],
+        factor_eq=r"$1/\sqrt{1-\bar\alpha_t}$", last=f"{1 / math.sqrt(1 - a_last):.1f}", zhat_eq=r"$\hat z = z$",
+        own_eq=r"$z \leftarrow \sqrt{1-\beta_t}\,z$", shrink=f"{math.sqrt(a_t):.4f}",
+    )  # fmt: skip
     return (*(image(images[s]) for s in SAMPLERS), note + _stored(registry, model))
 
 
 def _table(rows: dict[str, dict[str, float]]) -> str:
-    lines = ["| sampler | classifier accuracy | FD to the test split | images |", "|---|---|---|---|"]
+    lines = [say("ch.table"), "|---|---|---|---|"]
     for name, r in rows.items():
-        lines.append(f"| {NAMES.get(name, name)} | {100 * r['accuracy']:.1f} % | {r['fd']:.1f} | {int(r['n'])} |")
+        shown = say(SHOWN[name]) if name in SHOWN else name
+        lines.append(f"| {shown} | {100 * r['accuracy']:.1f} % | {r['fd']:.1f} | {int(r['n'])} |")
     return "\n".join(lines)
 
 
@@ -72,8 +67,7 @@ def _stored(registry: ModelRegistry, model: str) -> str:
     if not path.is_file():
         return ""
     q = json.loads(path.read_text())
-    return (f"\n\n**Measured** (`{q['command']}`, {q['steps']} steps, {q['per_class']} per class, the shipped "
-            f"classifier as `ldm_core evaluate` uses it):\n\n" + _table(q["results"]))  # fmt: skip
+    return say("ch.stored", command=q["command"], steps=q["steps"], per_class=q["per_class"]) + _table(q["results"])
 
 
 def measure(registry: ModelRegistry, model: str, per_class: Any) -> str:
@@ -83,7 +77,7 @@ def measure(registry: ModelRegistry, model: str, per_class: Any) -> str:
     classifier_dir = folder.parent / "classifiers" / folder.name
     reference = cached((registry.folders[model], "reference"), lambda: load_reference(folder))
     if reference is None or not (classifier_dir / "classifier.safetensors").is_file():
-        raise gr.Error(f"{model} has no reference set or classifier: run python -m ldm_core.reference (see its help)")
+        raise gr.Error(say("err.no_judge", model=model))
     n = as_int("images per class", per_class, 1, 10)
     classifier, _ = cached((registry.folders[model], "classifier"), lambda: load_classifier(classifier_dir))
     with user_errors():
@@ -91,8 +85,7 @@ def measure(registry: ModelRegistry, model: str, per_class: Any) -> str:
             (registry.folders[model], "quality", n),
             lambda: teaching.sample_quality(pipe, classifier, reference, SAMPLERS, n),
         )
-    return (f"Measured now, {n} per class, 20 steps, seeds 0…: FD shrinks with more images, so compare rows with each "
-            "other, the real-images row is the floor at this size.\n\n" + _table(rows))  # fmt: skip
+    return say("ch.measured", n=n) + _table(rows)
 
 
 def build(registry: ModelRegistry, ctx: Any) -> None:
@@ -106,7 +99,7 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         per_class = gr.Slider(1, 10, value=2, step=1, label=t("ch.per_class"), elem_id="learn-ch-n")
         judge = gr.Button(t("ch.judge"), elem_id="learn-ch-judge")
     judged = gr.Markdown(elem_id="learn-ch-judged")
-    gr.on([run_btn.click, *ctx.opens("chapter")], ctx.bind(chapter_section),
+    ctx.on("chapter", [run_btn.click], chapter_section,
           [ctx.model, ctx.class_name, ctx.seed, steps, ctx.guidance], [*outs, note], api_name="learn_chapter",
           trigger_mode="always_last")  # fmt: skip
     judge.click(ctx.bind(measure), [ctx.model, per_class], judged, api_name="learn_chapter_judge")

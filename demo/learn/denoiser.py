@@ -9,10 +9,11 @@ import gradio as gr
 from ldm_core import teaching
 
 from ..common import as_int, resolve_seed, user_errors
+from ..i18n import say
 from ..i18n import t as tr
 from ..registry import ModelRegistry
 from .cache import cached
-from .pictures import NOISE_AXIS, curve_figure, factor_for, heatmap, image, noise_slider, picture, scale_note
+from .pictures import curve_figure, factor_for, heatmap, image, noise_axis, noise_slider, picture, scale_note
 from .sources import learn_class, source_image
 
 
@@ -31,24 +32,17 @@ def denoiser_section(registry: ModelRegistry, model: str, source: str | None, up
         )
     fac = factor_for(pipe.image_size, d["eps"].shape[-1])
     target = "ε" if d["prediction_type"] == "epsilon" else "v = √ᾱ_t ε − √(1−ᾱ_t) z₀"
-    text = (
-        f"Training step at noise level **t = {t}**: draw ε ~ N(0, I), make $z_t = \\sqrt{{\\bar\\alpha_t}} z_0 + "
-        f"\\sqrt{{1-\\bar\\alpha_t}}\\varepsilon$, ask the UNet. This model predicts **{target}**; converted to "
-        f"noise, $\\|\\hat\\varepsilon - \\varepsilon\\|^2$ = **{d['eps_loss']:.4f}** (mean over "
-        f"{d['eps'].size} numbers), and its own training loss (MSE on {target.split(' ')[0]}) = "
-        f"**{d['target_loss']:.4f}** (`ldm_core.train_diffusion.diffusion_loss`). The predicted clean latent "
-        f"$\\hat z_0 = (z_t - \\sqrt{{1-\\bar\\alpha_t}}\\hat\\varepsilon)/\\sqrt{{\\bar\\alpha_t}}$ is off by MSE "
-        f"{d['x0_error']:.4f}. {scale_note()}."
-    )
-    curve = curve_figure(f"the denoiser's error over noise levels (same z₀ and ε), t = {t} marked", NOISE_AXIS,
-                         "MSE", {"‖ε̂ − ε‖²": (d["curve_t"], d["curve_eps_loss"]),
-                                 "training loss": (d["curve_t"], d["curve_target_loss"])}, mark=t, logy=True)  # fmt: skip
-    chapter = (
-        "**The chapter's code** (`DiffusionModel.forward`) computes `loss = F.mse_loss(self.model(x), x)`: it is "
-        "given the clean latent (no noise is ever added, t is unused) and asked for that same latent. Its best "
-        f"answer is the identity map, loss **{d['chapter_identity_loss']:.1f}**, and it learns nothing about noise: "
-        "left, its input; right, its target (the same picture). Ours gets z_t and must find ε."
-    )
+    text = say(
+        "den.text", t=t, zt_eq=r"$z_t = \sqrt{\bar\alpha_t} z_0 + \sqrt{1-\bar\alpha_t}\varepsilon$", target=target,
+        loss_eq=r"$\|\hat\varepsilon - \varepsilon\|^2$", eps_loss=f"{d['eps_loss']:.4f}", n=d["eps"].size,
+        tname=target.split(" ")[0], target_loss=f"{d['target_loss']:.4f}",
+        x0_eq=r"$\hat z_0 = (z_t - \sqrt{1-\bar\alpha_t}\hat\varepsilon)/\sqrt{\bar\alpha_t}$",
+        x0err=f"{d['x0_error']:.4f}", scale=scale_note(),
+    )  # fmt: skip
+    curve = curve_figure(say("den.curve_title", t=t), noise_axis(), "MSE",
+                         {"‖ε̂ − ε‖²": (d["curve_t"], d["curve_eps_loss"]),
+                          say("den.curve_loss"): (d["curve_t"], d["curve_target_loss"])}, mark=t, logy=True)  # fmt: skip
+    chapter = say("den.chapter", loss=f"{d['chapter_identity_loss']:.1f}")
     return (image(d["zt_image"]), heatmap(d["eps"], factor=fac), heatmap(d["eps_hat"], factor=fac),
             heatmap(d["diff"], factor=fac), image(d["x0_hat_image"]), curve, text,
             heatmap(d["chapter_input"], factor=fac), heatmap(d["chapter_target"], factor=fac), chapter)  # fmt: skip
@@ -69,8 +63,8 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         ch_in = picture(tr("den.chapter_in"), "learn-den-chapter-in")
         ch_target = picture(tr("den.chapter_target"), "learn-den-chapter-target")
         ch_note = gr.Markdown(elem_id="learn-den-chapter")
-    gr.on([*ctx.opens("denoiser"), t.release, ctx.seed.submit, ctx.class_name.change,
-           *ctx.source_triggers], ctx.bind(denoiser_section),
+    ctx.on("denoiser", [t.release, ctx.seed.submit, ctx.class_name.input, *ctx.source_triggers],
+           denoiser_section,
           [ctx.model, ctx.source, ctx.upload, t, ctx.seed, ctx.class_name],
           [zt, eps, eps_hat, diff, x0, curve, text, ch_in, ch_target, ch_note], api_name="learn_denoiser",
           trigger_mode="always_last")  # fmt: skip

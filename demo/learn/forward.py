@@ -11,10 +11,11 @@ import gradio as gr
 from ldm_core import teaching
 
 from ..common import as_int, resolve_seed, user_errors
+from ..i18n import TABLES, current_lang, say
 from ..i18n import t as tr
 from ..registry import ModelRegistry
 from .cache import cached
-from .pictures import NOISE_AXIS, curve_figure, factor_for, heatmap, image, noise_slider, picture, scale_note
+from .pictures import curve_figure, factor_for, heatmap, image, noise_axis, noise_slider, picture, scale_note
 from .sources import source_image
 
 
@@ -36,39 +37,39 @@ def forward_section(registry: ModelRegistry, model: str, source: str | None, upl
     curves = cached((registry.folders[model], "curves"), lambda: teaching.schedule_curves(pipe))
     m = f["model"]
     a = m["alpha_bar"]
-    formula = (
+    eq = (
         f"$$z_t = \\sqrt{{\\bar\\alpha_t}}\\, z_0 + \\sqrt{{1-\\bar\\alpha_t}}\\, \\varepsilon"
-        f"\\quad\\Longrightarrow\\quad z_{{{t}}} = {math.sqrt(a):.4f}\\, z_0 + {math.sqrt(1 - a):.4f}\\, \\varepsilon$$\n\n"
-        f"noise level t = {t} of 0…{T - 1} ({f['model_schedule']} schedule): $\\bar\\alpha_t$ = {a:.4f} of z₀'s "
-        f"variance is left, SNR = $\\bar\\alpha_t/(1-\\bar\\alpha_t)$ = {m['snr']:.3g}. Latent "
-        f"{tuple(f['z0'].shape)}; z_t has mean {m['zt'].mean():+.3f}, variance {m['zt'].var():.3f} "
-        f"(pure noise: 0 and 1). {scale_note()}."
+        f"\\quad\\Longrightarrow\\quad z_{{{t}}} = {math.sqrt(a):.4f}\\, z_0 + {math.sqrt(1 - a):.4f}\\, \\varepsilon$$"
     )
+    schedule = _schedule(f["model_schedule"])
+    formula = say("fwd.formula", eq=eq, t=t, T1=T - 1, schedule=schedule, abar=r"$\bar\alpha_t$", a=f"{a:.4f}",
+                  snr_eq=r"$\bar\alpha_t/(1-\bar\alpha_t)$", snr=f"{m['snr']:.3g}", shape=tuple(f["z0"].shape),
+                  mean=f"{m['zt'].mean():+.3f}", var=f"{m['zt'].var():.3f}", scale=scale_note())  # fmt: skip
     ts = range(T)
-    plot = curve_figure(f"ᾱ_t at t = {t}: model ({f['model_schedule']}) {a:.3f}, linear "
-                        f"{f['linear']['alpha_bar']:.3f}, cosine {f['cosine']['alpha_bar']:.3f}", NOISE_AXIS,
-                        "ᾱ_t (signal kept)",
-                        {"linear": (ts, curves["linear_alpha_bar"]), "cosine": (ts, curves["cosine_alpha_bar"])},
+    lin, cos = _schedule("linear"), _schedule("cosine")
+    plot = curve_figure(say("fwd.plot_title", t=t, schedule=schedule, a=f"{a:.3f}", lin=f"{f['linear']['alpha_bar']:.3f}",
+                            cos=f"{f['cosine']['alpha_bar']:.3f}"), noise_axis(), say("fwd.plot_y"),
+                        {lin: (ts, curves["linear_alpha_bar"]), cos: (ts, curves["cosine_alpha_bar"])},
                         mark=t)  # fmt: skip
-    compare = (f"same z₀, same ε, same t = {t}: **linear** ᾱ_t = {f['linear']['alpha_bar']:.4f} "
-               f"(SNR {f['linear']['snr']:.3g}) vs **cosine** ᾱ_t = {f['cosine']['alpha_bar']:.4f} "
-               f"(SNR {f['cosine']['snr']:.3g}): the cosine schedule destroys the signal more slowly in the middle "
-               f"and keeps some until late.")  # fmt: skip
+    compare = say("fwd.compare", t=t, la=f"{f['linear']['alpha_bar']:.4f}", ls=f"{f['linear']['snr']:.3g}",
+                  ca=f"{f['cosine']['alpha_bar']:.4f}", cs=f"{f['cosine']['snr']:.3g}")  # fmt: skip
     i, c = it["iterated"], it["closed"]
-    stats = (
-        f"The chapter gives only the one step $x_t = \\sqrt{{\\alpha_t}}\\,x_{{t-1}} + \\sqrt{{1-\\alpha_t}}\\,"
-        f"\\varepsilon_t$. Applied {t + 1} times (fresh ε each step) it gives the same distribution as the closed form "
-        f"$q(x_t|x_0) = N(\\sqrt{{\\bar\\alpha_t}}\\,x_0,\\ (1-\\bar\\alpha_t) I)$ that training samples in one go "
-        f"(`NoiseSchedule.q_sample`). Over {it['num_draws']} draws, the noise part $x_t - \\sqrt{{\\bar\\alpha_t}}x_0$:\n\n"
-        f"| | mean | std | correlation with z₀ |\n|---|---|---|---|\n"
-        f"| iterated {t + 1} steps | {i['mean']:+.4f} | {i['std']:.4f} | {i['signal_corr']:.3f} |\n"
-        f"| closed form | {c['mean']:+.4f} | {c['std']:.4f} | {c['signal_corr']:.3f} |\n"
-        f"| theory | 0 | {it['std_closed_form']:.4f} | |"
-    )
+    stats = say(
+        "fwd.stats", step_eq=r"$x_t = \sqrt{\alpha_t}\,x_{t-1} + \sqrt{1-\alpha_t}\,\varepsilon_t$", n=t + 1,
+        closed_eq=r"$q(x_t|x_0) = N(\sqrt{\bar\alpha_t}\,x_0,\ (1-\bar\alpha_t) I)$", draws=it["num_draws"],
+        noise_eq=r"$x_t - \sqrt{\bar\alpha_t}x_0$", im=f"{i['mean']:+.4f}", isd=f"{i['std']:.4f}",
+        ic=f"{i['signal_corr']:.3f}", cm=f"{c['mean']:+.4f}", csd=f"{c['std']:.4f}", cc=f"{c['signal_corr']:.3f}",
+        tsd=f"{it['std_closed_form']:.4f}",
+    )  # fmt: skip
     fac = factor_for(pipe.image_size, f["z0"].shape[-1])
     return (image(f["z0_image"]), image(m["image"]), heatmap(m["zt"], factor=fac), plot, formula,
             image(f["linear"]["image"]), image(f["cosine"]["image"]), image(it["iterated_image"]),
             image(it["closed_image"]), compare, stats)  # fmt: skip
+
+
+def _schedule(name: str) -> str:
+    """A schedule's name ("linear", "cosine") in the request's language."""
+    return say(f"sched.{name}") if f"sched.{name}" in TABLES[current_lang()] else name
 
 
 def build(registry: ModelRegistry, ctx: Any) -> None:
@@ -88,7 +89,7 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         iterated = picture(tr("fwd.iterated"), "learn-fwd-iterated")
         closed = picture(tr("fwd.closed"), "learn-fwd-closed")
         stats = gr.Markdown(elem_id="learn-fwd-stats", latex_delimiters=ctx.latex)
-    gr.on([*ctx.opens("forward"), t.release, ctx.seed.submit, *ctx.source_triggers],
-          ctx.bind(forward_section), [ctx.model, ctx.source, ctx.upload, t, ctx.seed],
+    ctx.on("forward", [t.release, ctx.seed.submit, *ctx.source_triggers],
+          forward_section, [ctx.model, ctx.source, ctx.upload, t, ctx.seed],
           [z0, zt, channels, plot, formula, lin, cos, iterated, closed, compare, stats], api_name="learn_forward",
           trigger_mode="always_last")  # fmt: skip

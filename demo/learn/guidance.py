@@ -10,7 +10,7 @@ import gradio as gr
 from ldm_core import teaching
 
 from ..common import as_int, resolve_seed, user_errors
-from ..i18n import t
+from ..i18n import say, t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import factor_for, heatmap, picture, scale_note, strip
@@ -39,15 +39,9 @@ def guidance_section(registry: ModelRegistry, model: str, class_name: str, seed:
                    lambda: teaching.guidance_split(pipe, f["xt"][i], t, label))  # fmt: skip
     fac = factor_for(pipe.image_size, g["eps_cond"].shape[-1])
     scales = ", ".join(f"{s:g}" for s in teaching.GUIDANCE_SCALES)
-    note = (
-        f"Left to right: guidance s = {scales}, all from the same noise (seed {seed}), {n} DDIM steps. "
-        "$\\hat\\varepsilon = \\hat\\varepsilon(\\varnothing) + s\\,(\\hat\\varepsilon(c) - \\hat\\varepsilon(\\varnothing))$"
-        ": s = 0 is the unconditional model, 1 the plain conditional one, above 1 pushes further towards the "
-        f"class.\n\nAt denoising step {i + 1} of {n} (noise level t = {t}) of the run at the model's default "
-        f"s = {g['scale']:g}: the difference ε̂(c) − ε̂(∅) has RMS **{g['diff_rms']:.4f}** (ε̂ itself about 1): "
-        f"guidance is a small correction, multiplied by s. {scale_note()}; the difference is drawn 4× stronger "
-        "(±0.75)."
-    )
+    eq = r"$\hat\varepsilon = \hat\varepsilon(\varnothing) + s\,(\hat\varepsilon(c) - \hat\varepsilon(\varnothing))$"
+    note = say("gd.note", scales=scales, seed=seed, n=n, eq=eq, i=i + 1, t=t, s=f"{g['scale']:g}",
+               rms=f"{g['diff_rms']:.4f}", scale=scale_note())  # fmt: skip
     return (strip(row), heatmap(g["eps_uncond"], factor=fac), heatmap(g["eps_cond"], factor=fac),
             heatmap(g["eps_diff"], lim=0.75, factor=fac), strip(g["x0_images"]), note)  # fmt: skip
 
@@ -64,6 +58,6 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         diff = picture(t("gd.diff"), "learn-gd-diff")
         x0s = picture(t("gd.x0"), "learn-gd-x0")
     note = gr.Markdown(elem_id="learn-gd-note", latex_delimiters=ctx.latex)
-    gr.on([run_btn.click, step.release, *ctx.opens("guidance")], ctx.bind(guidance_section),
+    ctx.on("guidance", [run_btn.click, step.release], guidance_section,
           [ctx.model, ctx.class_name, ctx.seed, steps, step], [row, unc, cond, diff, x0s, note],
           api_name="learn_guidance", trigger_mode="always_last")  # fmt: skip

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from ..common import grid_image, upscale
-from ..i18n import I18nData, t
+from ..i18n import I18nData, current_lang, say, t, text
 
 LATENT_LIM = 3.0  # latents and noise drawn from -3 (blue) through 0 (white) to +3 (red)
 IMAGE_HEIGHT = 150
@@ -58,7 +58,27 @@ def factor_for(image_size: int, latent_size: int) -> int:
 
 
 def scale_note(lim: float = LATENT_LIM) -> str:
-    return f"colour scale: blue = −{lim:g}, white = 0, red = +{lim:g} (values beyond are clipped)"
+    return say("scale", lim=f"{lim:g}")
+
+
+# Chinese plot labels need a CJK font: Debian's fonts-noto-cjk (matplotlib does not find its .ttc files itself)
+CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",)
+FAMILIES = ["DejaVu Sans", "Noto Sans CJK SC"]  # Latin first, then the CJK fallback (matplotlib >= 3.6)
+_fonts_added = False
+
+
+def _add_cjk_fonts() -> None:
+    global _fonts_added
+    if _fonts_added:
+        return
+    from pathlib import Path
+
+    from matplotlib import font_manager
+
+    for path in CJK_FONTS:
+        if Path(path).is_file():
+            font_manager.fontManager.addfont(path)
+    _fonts_added = True
 
 
 def curve_figure(title: str, xlabel: str, ylabel: str, curves: dict[str, tuple[np.ndarray, np.ndarray]],
@@ -66,6 +86,8 @@ def curve_figure(title: str, xlabel: str, ylabel: str, curves: dict[str, tuple[n
     """A small matplotlib figure of named (x, y) curves, with an optional vertical marker at x = ``mark``."""
     from matplotlib.figure import Figure
 
+    _add_cjk_fonts()
+    font = {"family": FAMILIES}
     fig = Figure(figsize=size, tight_layout=True)
     ax = fig.add_subplot()
     for name, (x, y) in curves.items():
@@ -74,14 +96,16 @@ def curve_figure(title: str, xlabel: str, ylabel: str, curves: dict[str, tuple[n
         ax.axvline(mark, color="black", linestyle="--", linewidth=1)
     if logy:
         ax.set_yscale("log")
-    ax.set_title(title, fontsize=10)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10, fontfamily=FAMILIES)
+    ax.set_xlabel(xlabel, fontfamily=FAMILIES)
+    ax.set_ylabel(ylabel, fontfamily=FAMILIES)
+    ax.legend(prop={**font, "size": 8})
     return fig
 
 
-NOISE_AXIS = "noise level t (0 = clean … T−1 = pure noise)"
+def noise_axis() -> str:
+    """The noise-level axis of the plots, in the request's language."""
+    return text("fwd.t", current_lang())
 
 
 def noise_slider(bindings: Any, num_train_timesteps: int, value: int, elem_id: str) -> gr.Slider:

@@ -12,13 +12,10 @@ import numpy as np
 from ldm_core.replay import load_replay
 
 from ..common import as_int
-from ..i18n import t
+from ..i18n import say, t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import curve_figure, picture, strip
-
-NO_REPLAY = ("This model folder has no training replay (`replay/`): `python -m ldm_core train all ...` writes one "
-             "(with `--sample-every` setting how often it records).")  # fmt: skip
 
 
 def _replay(registry: ModelRegistry, model: str) -> dict[str, Any] | None:
@@ -34,29 +31,24 @@ def _provenance(registry: ModelRegistry, model: str, r: dict[str, Any]) -> str:
     }
     recorded = {"stage 1": r["stage1"]["steps"][-1], "stage 2": r["stage2"]["steps"][-1]}
     if all(shipped[s] == recorded[s] for s in shipped):
-        return "Recorded by the training run that made this model's weights."
-    return (f"**A short run of this model's recipe, recorded for this view:** {recorded['stage 1']} VAE and "
-            f"{recorded['stage 2']} denoiser steps, where the shipped weights had {shipped['stage 1']} and "
-            f"{shipped['stage 2']}. It shows how training proceeds, not the shipped model's own history.")  # fmt: skip
+        return say("rp.same")
+    return say("rp.short", v1=recorded["stage 1"], v2=recorded["stage 2"], s1=shipped["stage 1"], s2=shipped["stage 2"])
 
 
 def replay_section(registry: ModelRegistry, model: str) -> tuple[Any, ...]:
     """-> (stage-1 slider, stage-2 slider, loss curves, note); the pictures follow from the sliders."""
     r = _replay(registry, model)
     if r is None:
-        return gr.skip(), gr.skip(), None, NO_REPLAY
+        return gr.skip(), gr.skip(), None, say("rp.none")
     s1, s2 = r["stage1"], r["stage2"]
     l1, l2 = s1["losses"], s2["losses"]
-    curves = {"stage 1 (VAE) loss": (l1["step"], l1["loss"])}
+    curves = {say("rp.curve1"): (l1["step"], l1["loss"])}
     offset = s1["steps"][-1]
-    curves["stage 2 (denoiser) loss, steps after stage 1"] = (np.asarray(l2["step"]) + offset, l2["loss"])
-    fig = curve_figure("training losses (stage 2 starts where stage 1 ended)", "training step (both stages)", "loss",
-                       curves, mark=offset, logy=True)  # fmt: skip
+    curves[say("rp.curve2")] = (np.asarray(l2["step"]) + offset, l2["loss"])
+    fig = curve_figure(say("rp.title"), say("rp.x"), say("rp.y"), curves, mark=offset, logy=True)
     commands = "\n".join(f"    {c}" for c in dict.fromkeys(r.get("commands", [])) if c)
-    note = (f"{_provenance(registry, model, r)}\n\nStage 1 trains the VAE alone ({len(s1['steps'])} recorded "
-            f"points: reconstructions of {s1['num_images']} fixed training images); stage 2 trains the denoiser on "
-            f"the frozen VAE's latents ({len(s2['steps'])} points: one DDIM sample per class, fixed seeds). The "
-            f"chapter's code instead trains both at once with one optimizer. Commands:\n\n{commands}")  # fmt: skip
+    note = say("rp.note", provenance=_provenance(registry, model, r), n1=len(s1["steps"]), k=s1["num_images"],
+               n2=len(s2["steps"]), commands=commands)  # fmt: skip
     return (_slider(len(s1["steps"])), _slider(len(s2["steps"])), fig, note)
 
 
@@ -75,9 +67,8 @@ def replay_frame(registry: ModelRegistry, model: str, k1: Any, k2: Any) -> tuple
     j = as_int("stage 2 point", k2, 1, len(s2["steps"])) - 1
     top = strip(np.concatenate([s1["originals"], s1["frames"][i]]), ncols=len(s1["originals"]))
     psnr = _at(s1["losses"], "psnr", s1["steps"][i])
-    caption = (f"stage 1, VAE step **{s1['steps'][i]}**" + (f" (PSNR about {psnr:.1f} dB)" if psnr else "")
-               + f"; stage 2, denoiser step **{s2['steps'][j]}** (loss about "
-               f"{_at(s2['losses'], 'loss', s2['steps'][j]) or float('nan'):.4f})")  # fmt: skip
+    caption = say("rp.caption", s1=s1["steps"][i], psnr=say("rp.psnr", psnr=f"{psnr:.1f}") if psnr else "",
+                  s2=s2["steps"][j], loss=f"{_at(s2['losses'], 'loss', s2['steps'][j]) or float('nan'):.4f}")  # fmt: skip
     return top, strip(s2["frames"][j]), caption
 
 
@@ -99,7 +90,7 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         vae_row = picture(t("rp.vae"), "learn-replay-vae")
         samples = picture(t("rp.samples"), "learn-replay-samples")
     caption = gr.Markdown(elem_id="learn-replay-caption")
-    gr.on([*ctx.opens("replay"), ctx.model.change], ctx.bind(replay_section), [ctx.model], [k1, k2, plot, note],
+    ctx.on("replay", [ctx.model.input], replay_section, [ctx.model], [k1, k2, plot, note],
           api_name="learn_replay", trigger_mode="always_last")  # fmt: skip
     gr.on([k1.change, k2.change], ctx.bind(replay_frame), [ctx.model, k1, k2], [vae_row, samples, caption],
           api_name="learn_replay_frame", trigger_mode="always_last")  # fmt: skip

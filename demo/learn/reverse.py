@@ -14,7 +14,7 @@ import numpy as np
 from ldm_core import teaching
 
 from ..common import as_int, resolve_seed, sampler_settings, user_errors
-from ..i18n import t
+from ..i18n import say, t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import factor_for, heatmap, image, picture, scale_note
@@ -47,9 +47,7 @@ def show_step(registry: ModelRegistry, model: str, class_name: str, seed: Any, s
     for f in films:
         out += [image(f["xt_images"][i]), heatmap(f["eps"][i], factor=fac), image(f["x0_images"][i])]
     t = int(films[0]["timesteps"][i])
-    note = (f"denoising step **{i + 1} of {n}**: the denoiser sees noise level **t = {t}** "
-            f"(ᾱ_t = {float(films[0]['alpha_bar'][i]):.4f}); both samplers visit the same noise levels. "
-            f"{scale_note()} for ε̂.")  # fmt: skip
+    note = say("rev.note", i=i + 1, n=n, t=t, ab=f"{float(films[0]['alpha_bar'][i]):.4f}", scale=scale_note())
     return (*out, note)
 
 
@@ -80,10 +78,7 @@ def jump(registry: ModelRegistry, model: str, class_name: str, seed: Any, steps:
     jumped, final = f["x0_images"][i], f["image"]
     mse = float(np.mean((jumped - final) ** 2))
     first = float(np.mean((f["x0_images"][0] - final) ** 2))
-    note = (f"From step {i + 1} (t = {int(f['timesteps'][i])}) one jump to x̂₀ lands at pixel MSE **{mse:.4f}** from "
-            f"the image the full run of {n} steps makes (from step 1: {first:.4f}). At high noise the best one-shot "
-            f"guess is a blurred average of every image that could be under the noise; each step removes a little "
-            f"noise and asks again, which is why sampling takes many steps.")  # fmt: skip
+    note = say("rev.jump_note", i=i + 1, t=int(f["timesteps"][i]), mse=f"{mse:.4f}", n=n, first=f"{first:.4f}")
     return image(jumped), image(final), note
 
 
@@ -111,7 +106,7 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         final = picture(t("rev.final"), "learn-rev-final")
         jump_note = gr.Markdown(elem_id="learn-rev-jump-note")
     settings = [ctx.model, ctx.class_name, ctx.seed, steps, sampler_a, sampler_b, ctx.guidance]
-    gr.on([run_btn.click, *ctx.opens("reverse")], ctx.bind(run), settings, [step, *views, note],
+    ctx.on("reverse", [run_btn.click], run, settings, [step, *views, note],
           api_name="learn_reverse", trigger_mode="always_last")  # fmt: skip
     step.change(ctx.bind(show_step), [*settings, step], [*views, note], api_name="learn_reverse_step",
                 trigger_mode="always_last")  # fmt: skip

@@ -13,6 +13,7 @@ from ldm_core import LatentDiffusionPipeline
 
 from ..common import class_choices, class_label, user_errors
 from ..example_images import example_paths
+from ..i18n import say
 from ..registry import ModelRegistry
 from .cache import cached, image_key
 
@@ -65,4 +66,4 @@ def source_image(registry: ModelRegistry, model: str, source: str | None, upload
                 return np.asarray(pipe([label], num_inference_steps=20, seed=0).images)[0]
 
         return cached((registry.folders[model], "generated", label), make), f"generated:{label}"
-    raise gr.Error(f"pick an image ({source_choices(pipe)}) or upload one")
+    raise gr.Error(say("err.pick_image", allowed=source_choices(pipe)))

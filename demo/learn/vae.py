@@ -10,7 +10,7 @@ import gradio as gr
 from ldm_core import teaching
 
 from ..common import as_float, as_int, user_errors
-from ..i18n import t
+from ..i18n import say, t
 from ..registry import ModelRegistry
 from .cache import cached
 from .pictures import LATENT_LIM, factor_for, heatmap, image, picture, scale_note
@@ -35,22 +35,13 @@ def vae_section(registry: ModelRegistry, model: str, source: str | None, upload:
     H, W, C = v["input"].shape
     f = factor_for(pipe.image_size, h)
     lo, hi = float(v["latent"].min()), float(v["latent"].max())
-    text = (
-        f"**PSNR {v['psnr_db']:.1f} dB** (reconstruction vs input; 30 dB and up look the same to the eye). "
-        f"Mean absolute error {v['error'].mean():.4f} of the pixel range; error map from 0 (black) to {ERROR_LIM:g} "
-        f"(yellow).\n\n"
-        f"**Compression:** {H}×{W}×{C} = **{v['num_pixels']} pixel values → {c}×{h}×{w} = {v['num_latent']} latent "
-        f"numbers** ({v['num_pixels'] / v['num_latent']:.1f}× fewer). The denoiser works on these "
-        f"{v['num_latent']} numbers only.\n\n"
-        f"**Latent channels** (z₀ = encoder mean × scaling factor {pipe.scaling_factor:.3f}): values from {lo:.2f} "
-        f"to {hi:.2f}; {scale_note()}.\n\n"
-        f"**The chapter's loss for this image**, $L = -E_{{z\\sim q(z|x)}}[\\log p(x|z)] + KL(q(z|x)\\,\\|\\,p(z))$:\n"
-        f"- reconstruction term (ldm_core: L1 per pixel, the negative log-likelihood of a Laplace decoder up to "
-        f"constants): **{v['l1']:.4f}**\n"
-        f"- KL term $KL(q(z|x)\\|N(0,I))$ summed over the {v['num_latent']} latent numbers: **{v['kl']:.1f} nats**\n"
-        f"- ldm_core trains on L1 + {v['kl_weight']:g} × KL / {v['num_pixels']} = **{v['loss']:.5f}** "
-        f"(`ldm_core.vae.vae_loss`): a tiny KL weight, as LDM's KL-f autoencoders, so the latent stays detailed."
-    )
+    text = say(
+        "vae.text", psnr=f"{v['psnr_db']:.1f}", mae=f"{v['error'].mean():.4f}", elim=f"{ERROR_LIM:g}", H=H, W=W, C=C,
+        npix=v["num_pixels"], c=c, h=h, w=w, nlat=v["num_latent"], ratio=f"{v['num_pixels'] / v['num_latent']:.1f}",
+        sf=f"{pipe.scaling_factor:.3f}", lo=f"{lo:.2f}", hi=f"{hi:.2f}", scale=scale_note(),
+        loss_eq=r"$L = -E_{z\sim q(z|x)}[\log p(x|z)] + KL(q(z|x)\,\|\,p(z))$", l1=f"{v['l1']:.4f}",
+        kl_eq=r"$KL(q(z|x)\|N(0,I))$", kl=f"{v['kl']:.1f}", klw=f"{v['kl_weight']:g}", total=f"{v['loss']:.5f}",
+    )  # fmt: skip
     return image(v["input"]), image(v["recon"]), heatmap(v["error"], ERROR_LIM, 1, "magma"), \
         heatmap(v["latent"], LATENT_LIM, f), text  # fmt: skip
 
@@ -65,9 +56,8 @@ def nudge(registry: ModelRegistry, model: str, source: str | None, upload: Any, 
     v = encoded(registry, model, source, upload)
     with user_errors():
         n = teaching.nudge_cell(pipe, v["latent"], ch, r, k, val)
-    text = (f"cell (channel {ch}, row {r}, column {k}): {float(v['latent'][ch, r, k]):.2f} → {val:.2f}; "
-            f"largest pixel change {float(n['change'].max()):.3f}, pixels changed by more than 0.05: "
-            f"{int((n['change'] > 0.05).sum())} of {n['change'].size}")  # fmt: skip
+    text = say("vae.nudge", ch=ch, r=r, k=k, old=f"{float(v['latent'][ch, r, k]):.2f}", new=f"{val:.2f}",
+               big=f"{float(n['change'].max()):.3f}", n=int((n["change"] > 0.05).sum()), total=n["change"].size)  # fmt: skip
     return image(n["image"]), heatmap(n["change"], ERROR_LIM, 1, "magma"), text
 
 
@@ -94,8 +84,7 @@ def build(registry: ModelRegistry, ctx: Any) -> None:
         change = picture(t("vae.change"), "learn-vae-change")
         note = gr.Markdown(elem_id="learn-vae-note")
     src = [ctx.model, ctx.source, ctx.upload]
-    gr.on([*ctx.opens("vae"), *ctx.source_triggers], ctx.bind(vae_section), src,
+    ctx.on("vae", ctx.source_triggers, vae_section, src,
           [inp, rec, err, lat, numbers], api_name="learn_vae", trigger_mode="always_last")  # fmt: skip
-    gr.on([*ctx.opens("vae"), *ctx.source_triggers, channel.release, row.release, col.release,
-           value.release], ctx.bind(nudge), [*src, channel, row, col, value], [moved, change, note],
+    ctx.on("vae", [*ctx.source_triggers, channel.release, row.release, col.release, value.release], nudge, [*src, channel, row, col, value], [moved, change, note],
           api_name="learn_vae_nudge", trigger_mode="always_last")  # fmt: skip
