@@ -631,6 +631,8 @@ EN |= {
     # the page
     "app.model_note": "**{name}**: {size}x{size} {colour} images ({n_img} numbers) <-> a {c}x{h}x{w} latent "
     "({n_lat} numbers), {k} classes.",
+    "app.interval": " Guidance acts only at noise levels t = {lo}-{hi} of 0-{T}; elsewhere each step is plainly "
+    "conditional (guidance 1), which keeps the samples more varied.",
     "app.rgb": "RGB",
     "app.gray": "grayscale",
     "app.no_model": "# {title}\n\n**No model to show yet.** A model is a folder under `checkpoints/` with "
@@ -786,6 +788,8 @@ ZH |= {
     "err.pipeline": "参数不被接受：{message}",
     "app.model_note": "**{name}**：{size}x{size} 的{colour}图像（{n_img} 个数）<-> {c}x{h}x{w} 的潜在表示"
     "（{n_lat} 个数），{k} 个类别。",
+    "app.interval": "引导只在噪声水平 t = {lo}-{hi}（共 0-{T}）起作用；其余每一步只按类别条件去噪（引导强度 1），"
+    "这样样本更多样。",
     "app.rgb": "彩色（RGB）",
     "app.gray": "灰度",
     "app.no_model": "# {title}\n\n**还没有可以展示的模型。** 一个模型就是 `checkpoints/` 下的一个文件夹，里面有 "

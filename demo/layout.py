@@ -63,6 +63,9 @@ def model_note(pipe: LatentDiffusionPipeline, lang: str | None = None) -> str:
     note = say("app.model_note", lang, name=pipe.extra_config.get("display_name") or pipe.name, size=size,
                colour=colour, n_img=f"{pipe.image_channels * size * size:,}", c=c, h=h, w=w, n_lat=f"{c * h * w:,}",
                k=len(pipe.class_names))  # fmt: skip
+    lo, hi = pipe.guidance_interval
+    if (lo, hi) != (0, pipe.num_train_timesteps):
+        note += say("app.interval", lang, lo=lo, hi=hi - 1, T=pipe.num_train_timesteps - 1)
     attribution = pipe.extra_config.get("attribution")
     return f"{note}\n\n{attribution}" if attribution else note
 

@@ -213,7 +213,8 @@ def run_train_diffusion(args: argparse.Namespace, data: Any, info: Any, out: Pat
 
     vae, _ = pixel_vae(data) if vae_folder is None else load_vae(vae_folder)
     init = None
-    if args.init_unet:  # warm start: the architecture and (EMA) weights of a trained model's denoiser
+    # a warm start (train diffusion only, not train all): the architecture and EMA weights of a trained denoiser
+    if getattr(args, "init_unet", None):
         init_config, init_weights = load_model_folder(args.init_unet)
         unet_cfg = UNetConfig(**init_config["unet"])
         init = (init_weights["unet"], str(args.init_unet))

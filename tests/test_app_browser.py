@@ -229,8 +229,8 @@ def test_learn_tab_offline(page, server) -> None:  # noqa: F811
     _open_section(pg, "latent")
     pg.wait_for_function("() => document.querySelector('#learn-cost').innerText.includes('ratio')")
     pg.wait_for_function("() => document.querySelector('#learn-nn-note').innerText.includes('reference')")
-    _open_section(pg, "formulas")
-    assert pg.locator("#learn-formulas .katex").count() >= 14  # two formulas a row, rendered by KaTeX
+    _open_section(pg, "formulas")  # two formulas a row, rendered by KaTeX (once the folded section is drawn)
+    pg.wait_for_function("() => document.querySelectorAll('#learn-formulas .katex').length >= 14", timeout=15_000)
     _shot(pg, "5-learn")
     errors = pg.locator(".toast-body.error, .toast-wrap .error")
     assert errors.count() == 0, errors.all_inner_texts()

@@ -182,3 +182,25 @@ def test_report_with_data_measures_train_and_test_and_finds_neighbours(tmp_path,
         assert 0 < numbers[split]["l1"] < 2 and numbers[split]["denoising_loss"] > 0
     near = Image.open(model / "nearest.png")
     assert near.size == (6 * 30 + 2, 3 * 30 + 2)  # 3 classes: a sample and its 5 nearest training images per row
+
+
+def test_train_diffusion_pixel_space_then_a_warm_start_from_it(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The CLI: --pixel-space needs no --vae (and refuses both); --init-unet takes the given model's UNet."""
+    torch.set_num_threads(1)
+    write_bars_npz(tmp_path / "d.npz")
+    common = ["--data", str(tmp_path / "d.npz"), "--steps", "3", "--batch-size", "8", "--unet-base-channels", "16",
+              "--unet-channel-mult", "1,2", "--unet-attention-levels", "", "--unet-res-blocks", "1"]  # fmt: skip
+    args = ["train", "diffusion", "--pixel-space", "--out", str(tmp_path / "px"), "--export", str(tmp_path / "pm"),
+            *common]  # fmt: skip
+    assert run(args, capsys)[0] == 0
+    pixel = LatentDiffusionPipeline.from_pretrained(tmp_path / "pm")
+    assert pixel.vae.config.identity and pixel.latent_shape == (1, 8, 8) and pixel.scaling_factor == 1.0
+    with pytest.raises(SystemExit):  # argparse: not both
+        main(["train", "diffusion", "--pixel-space", "--vae", str(tmp_path / "pm"), "--out", str(tmp_path / "x"),
+              *common])  # fmt: skip
+    args = ["train", "diffusion", "--pixel-space", "--init-unet", str(tmp_path / "pm"), "--out", str(tmp_path / "w"),
+            "--export", str(tmp_path / "wm"), *common[:-8], "--unet-base-channels", "32"]  # fmt: skip
+    assert run(args, capsys)[0] == 0
+    warm = LatentDiffusionPipeline.from_pretrained(tmp_path / "wm")
+    assert warm.unet.config == pixel.unet.config  # the architecture came from --init-unet, not --unet-base-channels
+    assert warm.extra_config["init_unet"] == str(tmp_path / "pm")
