@@ -98,6 +98,20 @@ def main() -> None:
         ours = time_it(lambda: pipe(labels, args.steps, args.guidance, "ddim", 0.0, 0, "latent"), args.repeats)  # noqa: B023
         ref = time_it(diffusers_loop(pipe, n, args.steps, args.guidance), args.repeats)
         print(f"{n:>5} {1000 * ours / args.steps:>13.2f} {1000 * ref / args.steps:>18.2f} {ours / ref:>7.2f}")
+    lo, hi = pipe.guidance_interval
+    if (lo, hi) != (0, pipe.num_train_timesteps):
+        print(f"\nthe model's guidance interval [{lo}, {hi}) against guidance at every step (DDIM, "
+              f"{args.steps} steps, guidance {args.guidance:g}, whole runs):")  # fmt: skip
+        print(f"{'batch':>5} {'interval s':>11} {'every step s':>13} {'ratio':>7}")
+        for n in (1, 16):
+            labels = [i % len(pipe.class_names) for i in range(n)]
+            times = []
+            for interval in ((lo, hi), (0, pipe.num_train_timesteps)):
+                pipe.set_guidance_interval(*interval)
+                times.append(time_it(lambda: pipe(labels, args.steps, args.guidance, "ddim", 0.0, 0, "latent"),  # noqa: B023
+                                     args.repeats))  # fmt: skip
+            pipe.set_guidance_interval(lo, hi)
+            print(f"{n:>5} {times[0]:>11.3f} {times[1]:>13.3f} {times[1] / times[0]:>7.2f}")
     print(f"\n(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})")
 
 

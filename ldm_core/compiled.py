@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor
@@ -23,7 +24,28 @@ from .unet import UNet
 log = logging.getLogger(__name__)
 
 WARMUP_BATCH_SIZES = (2, 4)  # 2: one image with guidance (its own static graph); 4: makes the batch size dynamic
+SMALL_BATCH = 8  # UNet calls of at most this many rows run on one torch thread (benchmarks/bench_threads.py)
 MAX_ABS_ERROR = 1e-3  # compiled vs eager output on the warm-up inputs; float32 reorderings give ~1e-6
+
+
+@contextmanager
+def threads_for_batch(rows: int) -> Iterator[None]:
+    """One torch thread for a call of at most SMALL_BATCH rows, the process's setting otherwise.
+
+    A small UNet at a small batch has too little work per op to share: measured on 2 cores (Fashion-MNIST UNet),
+    batch 2 took 16.6 ms on 2 threads and 11.3 ms on one, batch 8 23.0 vs 20.6 ms, batch 32 42.0 vs 54.2 ms.
+    Switching costs ~0.1 ms. (torch's thread count is per process: a call on another thread meanwhile runs with
+    the count in force, which changes its speed, not its result beyond float reordering.)
+    """
+    n = torch.get_num_threads()
+    if rows > SMALL_BATCH or n == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 class CompiledUNet:

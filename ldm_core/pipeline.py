@@ -27,7 +27,7 @@ from torch import Tensor
 from . import images as imx
 from .arguments import MAX_BATCH, MAX_SEED, SamplingArgs, check_choice, check_labels, check_number, check_seeds
 from .checkpoint import CheckpointError, load_model_folder, load_state, save_model_folder
-from .compiled import CompiledUNet
+from .compiled import CompiledUNet, threads_for_batch
 from .previews import PREVIEW_FILE, LinearPreviewDecoder
 from .previews import config_dict as preview_config_dict
 from .previews import from_config_dict as preview_config
@@ -310,9 +310,10 @@ class LatentDiffusionPipeline:
 
     def model_output(self, x: Tensor, t: Tensor, class_emb: Tensor) -> Tensor:
         """The UNet's raw prediction (ε̂ or v̂, see ``prediction_type``) for x_t [B, c, h, w] at t [B]."""
-        if self.compiled_unet is not None:
-            return self.compiled_unet(x, t, class_emb)
-        return self.unet(x, t, class_emb=class_emb)
+        with threads_for_batch(len(x)):
+            if self.compiled_unet is not None:
+                return self.compiled_unet(x, t, class_emb)
+            return self.unet(x, t, class_emb=class_emb)
 
     def compile(self, background: bool = False) -> CompiledUNet:
         """Run the UNet through ``torch.compile`` (``ldm_core.compiled``): eager until the compiled graph is built

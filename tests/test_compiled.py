@@ -11,6 +11,12 @@ from conftest import make_tiny_pipeline
 from ldm_core import compiled
 
 
+def eager(pipe, x, t, emb):
+    """The plain UNet at the thread count the pipeline uses for this batch (threads change float sums)."""
+    with compiled.threads_for_batch(len(x)):
+        return pipe.unet(x, t, class_emb=emb)
+
+
 def inputs(pipe, b: int, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn((b, *pipe.latent_shape), generator=g)
@@ -22,16 +28,15 @@ def inputs(pipe, b: int, seed: int = 0):
 def test_compiled_unet_matches_eager_at_every_batch_size_and_sampling_is_unchanged() -> None:
     torch.set_num_threads(1)
     pipe = make_tiny_pipeline()
-    eager = np.asarray(pipe([0, 1, 2], num_inference_steps=6, seed=3).images)
+    before = np.asarray(pipe([0, 1, 2], num_inference_steps=6, seed=3).images)
     c = pipe.compile()
     assert c.ready and c.error is None and c.max_abs_error < 1e-4, c.error
     with torch.inference_mode():
         for b in (1, 2, 3, 7):  # warmed up at 2 and 4: other sizes run the dynamic graph
             x, t, emb = inputs(pipe, b, seed=b)
-            torch.testing.assert_close(pipe.model_output(x, t, emb), pipe.unet(x, t, class_emb=emb),
-                                       atol=1e-5, rtol=1e-4)  # fmt: skip
+            torch.testing.assert_close(pipe.model_output(x, t, emb), eager(pipe, x, t, emb), atol=1e-5, rtol=1e-4)
     again = np.asarray(pipe([0, 1, 2], num_inference_steps=6, seed=3).images)
-    assert np.abs(again - eager).max() <= 1 / 255  # within one 8-bit level, the promise of DESIGN.md
+    assert np.abs(again - before).max() <= 1 / 255  # within one 8-bit level, the promise of DESIGN.md
 
 
 def test_a_failing_compile_leaves_the_pipeline_eager(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,7 +50,7 @@ def test_a_failing_compile_leaves_the_pipeline_eager(monkeypatch: pytest.MonkeyP
     c = pipe.compile()
     assert not c.ready and "no C++ compiler" in str(c.error)
     with torch.inference_mode():
-        torch.testing.assert_close(pipe.model_output(x, t, emb), pipe.unet(x, t, class_emb=emb), atol=0, rtol=0)
+        torch.testing.assert_close(pipe.model_output(x, t, emb), eager(pipe, x, t, emb), atol=0, rtol=0)
 
 
 def test_a_compiled_graph_with_other_numbers_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,7 +60,7 @@ def test_a_compiled_graph_with_other_numbers_is_refused(monkeypatch: pytest.Monk
     assert not c.ready and "differs from eager by 1.00e-02" in str(c.error)
     x, t, emb = inputs(pipe, 2)
     with torch.inference_mode():
-        torch.testing.assert_close(pipe.model_output(x, t, emb), pipe.unet(x, t, class_emb=emb), atol=0, rtol=0)
+        torch.testing.assert_close(pipe.model_output(x, t, emb), eager(pipe, x, t, emb), atol=0, rtol=0)
 
 
 def test_calls_stay_eager_while_the_background_compile_runs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,3 +85,26 @@ def test_calls_stay_eager_while_the_background_compile_runs(monkeypatch: pytest.
     assert c.ready and c.seconds is not None
     with torch.inference_mode():
         torch.testing.assert_close(pipe.model_output(x, t, emb), before, atol=0, rtol=0)
+
+
+def test_small_batches_run_on_one_thread_and_the_setting_comes_back() -> None:
+    pipe = make_tiny_pipeline()
+    seen: list[int] = []
+    unet_forward = pipe.unet.forward
+
+    def spy(*a, **k):
+        seen.append(torch.get_num_threads())
+        return unet_forward(*a, **k)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        pipe.unet.forward = spy
+        with torch.inference_mode():
+            for b in (1, compiled.SMALL_BATCH, compiled.SMALL_BATCH + 1):
+                pipe.model_output(*inputs(pipe, b))
+                assert torch.get_num_threads() == 2
+        assert seen == [1, 1, 2]
+    finally:
+        del pipe.unet.forward
+        torch.set_num_threads(before)
