@@ -9,29 +9,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_compile import call_ms
 
 from ldm_core import LatentDiffusionPipeline
 from ldm_core.compiled import SMALL_BATCH
-
-
-def call_ms(fn, pipe: LatentDiffusionPipeline, b: int, repeats: int) -> float:
-    x = torch.randn(b, *pipe.latent_shape)
-    t = torch.full((b,), pipe.num_train_timesteps // 2)
-    emb = pipe.class_embeddings([0] * b)
-    times = []
-    with torch.inference_mode():
-        for i in range(repeats + 3):
-            start = time.perf_counter()
-            fn(x, t, emb)
-            if i >= 3:
-                times.append(time.perf_counter() - start)
-    return 1000 * sorted(times)[len(times) // 2]
 
 
 def main() -> None:
