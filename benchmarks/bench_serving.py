@@ -1,7 +1,11 @@
 """A class at once: launch app.py, let N students press the same button within the same second, and print what
 they got (errors, latency, wall time), the same requests one at a time in the same run, and the server's memory.
 
-Each student is one gradio_client.Client in its own thread; a barrier releases them together. The arguments are the
+Each student is one gradio_client.Client in its own thread; a barrier releases them together. Like a browser tab,
+a student then fetches the images of its answer over one kept-alive HTTP connection (``fetch_files``): gradio_client's
+own downloads open a fresh connection that loads the CA bundle for every file (0.6 s of CPU per Generate here),
+and the client is told not to verify certificates (``ssl_verify=False``: the server is plain http on loopback), or
+the clients, which run on the server's machine, would take its cores. The arguments are the
 app's own default widget values (read from its API info, see app_workload.py). Everything is bounded: each request
 by --timeout, the whole run by --max-minutes (phases that would start later are skipped), and the server is stopped
 at the end. Not part of the test run.
@@ -30,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app_server import ROOT, MemorySampler, launch, peak_rss_mb, tree_rss_mb
 from app_workload import MIXED, Workload
+import httpx
 from gradio_client import Client
 
 
@@ -48,15 +53,45 @@ def short_error(e: BaseException) -> str:
     return f"{type(e).__name__}: {str(e).splitlines()[0][:90] if str(e) else ''}"
 
 
+def student_client(url: str) -> Client:
+    """A student's client: answers come as file URLs, fetched by ``fetch_files`` (see the module's docstring)."""
+    return Client(url, verbose=False, download_files=False, ssl_verify=False)  # plain http on loopback: no CA load
+
+
+def file_urls(value: Any) -> list[str]:
+    """Every served file's URL in an answer (gradio.FileData dicts, nested in lists and gallery items)."""
+    if isinstance(value, dict):
+        url = value.get("url")
+        own = [url] if isinstance(url, str) and value.get("path") else []
+        return own + [u for v in value.values() if isinstance(v, dict | list | tuple) for u in file_urls(v)]
+    if isinstance(value, list | tuple):
+        return [u for v in value for u in file_urls(v)]
+    return []
+
+
+def fetch_files(http: httpx.Client, answer: Any) -> int:
+    """GET each distinct file of an answer, as the page does to show it; -> bytes fetched. Raises on HTTP errors."""
+    size = 0
+    for url in dict.fromkeys(file_urls(answer)):
+        r = http.get(url)
+        r.raise_for_status()
+        size += len(r.content)
+    return size
+
+
 def call(client: Client, endpoint: str, kwargs: dict[str, Any], timeout_s: float) -> float:
-    """One request to the end of its stream; its latency in seconds. Raises what the client raised."""
+    """One request to the end of its stream and its images fetched; its latency in seconds. Raises what the client
+    raised."""
     t0 = time.perf_counter()
     job = client.submit(**kwargs, api_name=f"/{endpoint}")
     try:
-        job.result(timeout=timeout_s)
+        answer = job.result(timeout=timeout_s)
     except TimeoutError:
         job.cancel()
         raise
+    with httpx.Client(timeout=timeout_s, verify=False) as http:  # plain http: loading no CA bundle keeps it cheap
+        if not fetch_files(http, answer):
+            raise RuntimeError("the answer held no images")
     return time.perf_counter() - t0
 
 
@@ -145,7 +180,7 @@ def main() -> None:
         print(f"app.py ready in {server.ready_s:.1f} s at {server.url} (pid {server.pid}, "
               f"{tree_rss_mb(server.pid):.0f} MB RSS idle); torch threads: "
               f"{os.environ.get('LDM_NUM_THREADS', 'all cores')}, {os.cpu_count()} CPUs")  # fmt: skip
-        probe = Client(server.url, verbose=False)
+        probe = student_client(server.url)
         work = Workload(probe, Path(args.run_dir) / "uploads", vary_seeds=args.vary_seeds)
         first = work.plan(args.endpoint, 1)
         print(f"endpoint {args.endpoint}; first request's arguments (app defaults): {first[0][1]}")
@@ -161,7 +196,7 @@ def main() -> None:
                 notes.append(f"{n} students: skipped, past --max-minutes {args.max_minutes}")
                 continue
             plan = work.plan(args.endpoint, n)
-            clients = [Client(server.url, verbose=False) for _ in range(n)]
+            clients = [student_client(server.url) for _ in range(n)]
             sampler.take_peak()
             b = burst(clients, plan, args.timeout)
             peaks.append(sampler.take_peak())

@@ -89,7 +89,8 @@ def test_generate_streams_previews_then_a_grid_and_images_with_settings(app):  #
     *previews, final = outs
     assert len(previews) == 11  # up to 12 previews: after each of steps 1..11; step 12 gives the result
     for p in previews:
-        assert isinstance(p[0], Image.Image) and all(isinstance(x, type(gr.skip())) for x in p[1:])
+        assert isinstance(p[0], Image.Image) and p[1:4] == (None, None, "")  # the last run's result cleared
+        assert p[4] == gr.skip()  # the last seed kept
     _preview, grid, gallery, info, seed = final
     assert grid.size == (62, 62) and seed == 42  # 3 images in a 2x2 grid of 28 px with 2 px gaps
     assert [cap for _, cap in gallery] == ["seed 42", "seed 43", "seed 44"]
