@@ -32,9 +32,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # gradio_client asks the hub other
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import httpx
 from app_server import ROOT, MemorySampler, launch, peak_rss_mb, tree_rss_mb
 from app_workload import MIXED, Workload
-import httpx
 from gradio_client import Client
 
 
