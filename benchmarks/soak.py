@@ -22,13 +22,15 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app_server import cache_size, launch, tree_rss_mb
 from app_workload import MIXED, Workload
-from gradio_client import Client
+from bench_serving import fetch_files, student_client
 
 
 def main() -> int:
@@ -47,7 +49,8 @@ def main() -> int:
     samples: list[tuple[float, float]] = []  # (minutes, MB)
 
     def student(i: int) -> None:
-        client = Client(server.url, verbose=False)
+        client = student_client(server.url)  # answers as URLs, fetched over one connection (see bench_serving)
+        http = httpx.Client(timeout=300, verify=False)
         work = Workload(client, run_dir / f"inputs-{i}", vary_seeds=True)
         rnd = random.Random(i)
         for k, endpoint in enumerate(itertools.cycle(MIXED)):
@@ -60,7 +63,7 @@ def main() -> int:
                     job.cancel()
                     key = "cancelled"
                 else:
-                    job.result(timeout=300)
+                    fetch_files(http, job.result(timeout=300))
                     key = "done"
             except Exception:
                 key = "errors"

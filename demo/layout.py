@@ -8,7 +8,7 @@ import gradio as gr
 
 from ldm_core import LatentDiffusionPipeline
 
-from . import edit, generate, inpaint, interpolate, learn, lesson
+from . import edit, generate, inpaint, interpolate, learn, lesson, served_files
 from .components import check_inputs
 from .i18n import I18N, compose, say, t
 from .registry import ModelRegistry
@@ -36,6 +36,7 @@ DELETE_CACHE = (300, 900)  # (every frequency_s, delete files older than age_s)
 def build_demo(model_dirs: list[str | os.PathLike]) -> gr.Blocks:
     """The app for these model folders (each loaded once), queued; a message page if none of them loads."""
     registry = ModelRegistry(model_dirs)
+    served_files.install()  # pictures written whole: the same image for many students at once (served_files.py)
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         if not len(registry):
             _message_page(model_dirs, registry.errors)

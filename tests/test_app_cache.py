@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from pathlib import Path
 
+import numpy as np
 from app_fixtures import DIGITS, app, app_model_dirs  # noqa: F401
+from gradio import processing_utils
 from gradio_client import Client
 from PIL import Image
 
 import demo.layout as layout
+from demo import served_files
 
 GEN = [DIGITS, "1", 2, 3.0, "ddim", 0.0, 7, 1]  # model, class, steps, guidance, sampler, eta, seed, batch size
 
 
-def served_files(blocks) -> set[str]:
+def cached_files(blocks) -> set[str]:
     """Every file Gradio has put in its cache for this app and would serve (uploads, previews, results)."""
     return {f for files in blocks.temp_file_sets for f in files}
 
@@ -32,17 +37,85 @@ def test_cached_files_older_than_the_age_are_deleted_and_the_app_goes_on(app_mod
     blocks.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", server_port=None)
     try:
         client = Client(blocks.local_url, verbose=False)
-        before = served_files(blocks)  # the example images, which gradio keeps for the app's lifetime
+        before = cached_files(blocks)  # the example images, which gradio keeps for the app's lifetime
         client.predict(*GEN, api_name="/generate")
-        made = served_files(blocks) - before
+        made = cached_files(blocks) - before
         assert made and all(Path(f).is_file() for f in made)  # the preview/grid/gallery PNGs of that request
         deadline = time.monotonic() + 30
         while any(Path(f).exists() for f in made) and time.monotonic() < deadline:
             time.sleep(0.25)
         assert not [f for f in made if Path(f).exists()]
-        assert not made & served_files(blocks)  # forgotten too, so the sets do not grow either
+        assert not made & cached_files(blocks)  # forgotten too, so the sets do not grow either
         assert all(Path(f).is_file() for f in before)  # what the page shows for good stays
         _preview, grid, _gallery, _info = client.predict(*GEN, api_name="/generate")
         assert Image.open(grid).size == (28, 28)  # still serving, new files made and fetched
     finally:
         blocks.close()
+
+
+# ---------------------------------------------------------------------- pictures written whole
+def _picture() -> Image.Image:
+    rng = np.random.default_rng(0)  # noise: a PNG of ~110 KB, slow enough to write that a reader can meet it
+    return Image.fromarray(rng.integers(0, 256, (192, 192, 3), dtype=np.uint8))
+
+
+def test_the_app_saves_served_pictures_whole(app):  # noqa: F811
+    # build_demo installed it: gr.Image and gr.Gallery reach it through gradio's module
+    assert processing_utils.save_pil_to_cache is served_files.save_pil_to_cache
+
+
+def test_a_picture_made_again_is_the_same_file_not_rewritten_and_its_age_restarts(tmp_path):
+    image = _picture()
+    path = served_files.save_pil_to_cache(image, str(tmp_path), format="png")
+    assert Image.open(path).tobytes() == image.tobytes()
+    before = os.stat(path)
+    time.sleep(0.02)
+    again = served_files.save_pil_to_cache(image, str(tmp_path), format="png")
+    after = os.stat(again)
+    assert again == path and (after.st_ino, after.st_mtime_ns, after.st_size) == (
+        before.st_ino, before.st_mtime_ns, before.st_size)  # fmt: skip
+    assert after.st_ctime_ns > before.st_ctime_ns  # what gradio's delete_cache measures the age by
+    assert path == processing_utils_path(image, tmp_path)  # the path gradio's own function gives
+
+
+def processing_utils_path(image: Image.Image, folder: Path) -> str:
+    """Where gradio's own save_pil_to_cache puts ``image`` (in a folder of its own, to leave the other alone)."""
+    own = folder / "gradio-own"
+    return served_files._original(image, str(own), format="png").replace(str(own), str(folder))
+
+
+def test_a_reader_never_gets_half_a_picture_while_others_write_and_clean_it(tmp_path):
+    image = _picture()
+    path = Path(served_files.save_pil_to_cache(image, str(tmp_path), format="png"))
+    size = path.stat().st_size
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            served_files.save_pil_to_cache(image, str(tmp_path), format="png")
+
+    def cleaner() -> None:  # as gradio's delete_cache may, so that every writer writes the file anew
+        while not stop.is_set():
+            path.unlink(missing_ok=True)
+            time.sleep(0.001)
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (writer, writer, cleaner)]
+    for th in threads:
+        th.start()
+    reads, short = 0, []
+    try:
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            try:
+                n = len(path.read_bytes())
+            except FileNotFoundError:
+                continue
+            reads += 1
+            if n != size:
+                short.append(n)
+    finally:
+        stop.set()
+        for th in threads:
+            th.join(5)
+    assert reads > 20 and not short, f"{len(short)} of {reads} reads were short: {short[:5]}"
+    assert not list(tmp_path.glob(".*.part"))  # no half-written file left behind
