@@ -2,7 +2,7 @@
 
 python app.py                                  # http://127.0.0.1:7860
 GRADIO_SERVER_NAME=0.0.0.0 GRADIO_SERVER_PORT=8080 python app.py
-LDM_NUM_THREADS=2 python app.py                # torch threads (default: all cores)
+LDM_NUM_THREADS=2 python app.py                # torch threads of the sampler (default: all cores)
 LDM_COMPILE=1 python app.py                    # torch.compile the denoisers in the background after start
                                                # (minutes on 2 cores; each serves eager until it is compiled)
 """
@@ -11,12 +11,13 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no telemetry, no version check
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-import torch
+# Before torch is imported: one torch thread in every thread but the sampler's, which gets LDM_NUM_THREADS (all
+# cores by default; demo.registry.sampling_threads). Each thread that runs torch with several threads gets its own
+# OpenMP team, and with more team threads than cores they sleep between ops: the sampler's UNet then ran 2x slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from demo import LAUNCH_KWARGS, build_demo, find_model_dirs
 
-torch.set_num_threads(int(os.environ.get("LDM_NUM_THREADS", os.cpu_count() or 1)))
 CHECKPOINTS = os.environ.get("LDM_CHECKPOINTS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoints"))
 
 demo = build_demo(find_model_dirs(CHECKPOINTS))

@@ -23,6 +23,16 @@ SKIPPED_FOLDERS = ("classifiers",)  # evaluation classifiers, not diffusion mode
 BATCHER_KWARGS = {"window_s": 0.03, "max_rows": 64, "max_queued_rows": 1024}
 
 
+def sampling_threads() -> int:
+    """Torch threads of the batcher's worker, the app's one thread with several (``ldm_core.batching``):
+    ``LDM_NUM_THREADS``, else all cores."""
+    value = os.environ.get("LDM_NUM_THREADS", "")
+    try:
+        return max(1, int(value)) if value else os.cpu_count() or 1
+    except ValueError:
+        raise ValueError(f"LDM_NUM_THREADS must be a whole number of threads, got {value!r}") from None
+
+
 def menu_order(folder: Path) -> int:
     """A model's ``menu_order`` in its config.json (default 0; unreadable configs too: loading reports them)."""
     try:
@@ -54,7 +64,7 @@ class ModelRegistry:
     """
 
     def __init__(self, model_dirs: list[str | os.PathLike], batcher: Batcher | None = None):
-        self.batcher = batcher or Batcher(**BATCHER_KWARGS)
+        self.batcher = batcher or Batcher(**BATCHER_KWARGS, num_threads=sampling_threads())
         self.pipelines: dict[str, LatentDiffusionPipeline] = {}
         self.folders: dict[str, str] = {}
         self.errors: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -313,3 +314,15 @@ def test_launch_settings_keep_the_page_offline():
     analytics_off = source.index('os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")')
     assert analytics_off < source.index("from demo import")  # demo imports gradio
     assert 'if __name__ == "__main__":\n    demo.launch(' in source
+
+
+def test_the_sampler_thread_gets_ldm_num_threads_or_all_cores(monkeypatch):
+    from demo.registry import ModelRegistry, sampling_threads
+
+    monkeypatch.setenv("LDM_NUM_THREADS", "3")
+    assert ModelRegistry([]).batcher.num_threads == 3
+    monkeypatch.delenv("LDM_NUM_THREADS")
+    assert sampling_threads() == (os.cpu_count() or 1)
+    monkeypatch.setenv("LDM_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="LDM_NUM_THREADS must be a whole number"):
+        sampling_threads()

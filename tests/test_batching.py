@@ -200,3 +200,23 @@ def test_run_jobs_refuses_mixed_groups(tiny_pipe: LatentDiffusionPipeline) -> No
     with pytest.raises(ValueError, match="needs 2 generators, got 1"):
         SamplingJob(x=torch.zeros(2, 4, 7, 7), timesteps=torch.arange(3), class_emb=torch.zeros(2, 8),
                     guidance=torch.ones(2), eta=torch.zeros(2), generators=tiny_pipe.make_generators(0, 1))  # fmt: skip
+
+
+def test_the_worker_runs_torch_with_its_own_thread_count(tiny_pipe: LatentDiffusionPipeline) -> None:
+    # OpenMP settings are per thread: the worker sets its own, whatever the caller's thread has
+    seen: list[int] = []
+    caller = torch.get_num_threads()
+    for wanted in (1, 2):
+        p, _rows = batched_pipe(tiny_pipe, Batcher(window_s=0, num_threads=wanted))
+        inner = p.model_output
+
+        def spy(x: torch.Tensor, t: torch.Tensor, class_emb: torch.Tensor, inner=inner) -> torch.Tensor:
+            seen.append(torch.get_num_threads())
+            return inner(x, t, class_emb)
+
+        p.model_output = spy  # type: ignore[method-assign]
+        p([0], num_inference_steps=2, seed=0, guidance_scale=1.0)
+        assert set(seen) == {wanted} and torch.get_num_threads() == caller  # the caller's thread is left as it was
+        seen.clear()
+    with pytest.raises(ValueError, match="num_threads >= 1"):
+        Batcher(num_threads=0)
