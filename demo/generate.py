@@ -40,7 +40,8 @@ def generate(
     batch_size: int,
     progress: gr.Progress = gr.Progress(),  # noqa: B008
 ) -> Iterator[tuple[Any, ...]]:
-    """Yield (preview, None, None, "", gr.skip()) while sampling, then (preview, grid, gallery, settings, seed used).
+    """Yield (preview, None, None, "", gr.skip()) while sampling, then (last preview, grid, gallery, settings, seed
+    used); a run too short for previews ends with no preview (None).
 
     While sampling, the result, gallery and settings of the last run are cleared rather than skipped: Gradio answers
     each ``gr.skip()`` of a component by building a new component and its API schema (30 ms for the three, measured,
@@ -54,12 +55,14 @@ def generate(
     total = settings["num_inference_steps"]
     desc = say("prog.sampling")
     progress((0, total), desc=desc)
+    shown = None  # the last preview, which stays in its frame at the end
     with user_errors():
         for item in stream(partial(pipe, [label] * n, seed=seed, **settings)):
             if isinstance(item, Step):
                 progress((item.done, total), desc=desc)
             elif isinstance(item, Preview):
-                yield grid_image(item.images), None, None, "", gr.skip()
+                shown = grid_image(item.images)
+                yield shown, None, None, "", gr.skip()
             else:
                 out: PipelineOutput = item
     size = f"{pipe.image_size}x{pipe.image_size}"
@@ -67,7 +70,9 @@ def generate(
     grid_text = parameters_text(model, class_name, settings, {"Seed": seed, "Size": size, "Batch size": n})
     grid = grid_image(out.images, grid_text)
     gallery = [(im, say("gen.caption", seed=s)) for im, s in zip(to_images(out.images, texts), out.seeds)]
-    yield grid, grid, gallery, info_markdown(grid_text), seed
+    # the preview frame keeps the last preview, not the grid: one file in two components' sets is only forgotten by
+    # one of them when Gradio's cleaner deletes it (gradio 6.31 route_utils.delete_files_created_by_app)
+    yield shown, grid, gallery, info_markdown(grid_text), seed
 
 
 def build(registry: ModelRegistry, model: gr.Dropdown, bindings: ModelBindings) -> None:

@@ -92,7 +92,8 @@ def test_generate_streams_previews_then_a_grid_and_images_with_settings(app):  #
     for p in previews:
         assert isinstance(p[0], Image.Image) and p[1:4] == (None, None, "")  # the last run's result cleared
         assert p[4] == gr.skip()  # the last seed kept
-    _preview, grid, gallery, info, seed = final
+    preview, grid, gallery, info, seed = final
+    assert preview is previews[-1][0]  # the last preview stays (the grid in two outputs would be one file in two sets)
     assert grid.size == (62, 62) and seed == 42  # 3 images in a 2x2 grid of 28 px with 2 px gaps
     assert [cap for _, cap in gallery] == ["seed 42", "seed 43", "seed 44"]
     meta = parse_parameters(gallery[1][0].info[PARAMETERS_KEY])
