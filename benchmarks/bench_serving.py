@@ -2,7 +2,7 @@
 they got (errors, latency, wall time), the same requests one at a time in the same run, and the server's memory.
 
 Each student is one gradio_client.Client in its own thread; a barrier releases them together. Like a browser tab,
-a student then fetches the images of its answer over one kept-alive HTTP connection (``fetch_files``): gradio_client's
+a student then fetches the images of its answer over one HTTP connection (``fetch_files``): gradio_client's
 own downloads open a fresh connection that loads the CA bundle for every file (0.6 s of CPU per Generate here),
 and the client is told not to verify certificates (``ssl_verify=False``: the server is plain http on loopback), or
 the clients, which run on the server's machine, would take its cores. The arguments are the

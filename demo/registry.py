@@ -27,10 +27,11 @@ def sampling_threads() -> int:
     """Torch threads of the batcher's worker, the app's one thread with several (``ldm_core.batching``):
     ``LDM_NUM_THREADS``, else all cores."""
     value = os.environ.get("LDM_NUM_THREADS", "")
-    try:
-        return max(1, int(value)) if value else os.cpu_count() or 1
-    except ValueError:
-        raise ValueError(f"LDM_NUM_THREADS must be a whole number of threads, got {value!r}") from None
+    if not value:
+        return os.cpu_count() or 1
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"LDM_NUM_THREADS must be a whole number of threads, 1 or more, got {value!r}")
+    return int(value)
 
 
 def menu_order(folder: Path) -> int:

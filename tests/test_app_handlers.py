@@ -324,6 +324,7 @@ def test_the_sampler_thread_gets_ldm_num_threads_or_all_cores(monkeypatch):
     assert ModelRegistry([]).batcher.num_threads == 3
     monkeypatch.delenv("LDM_NUM_THREADS")
     assert sampling_threads() == (os.cpu_count() or 1)
-    monkeypatch.setenv("LDM_NUM_THREADS", "two")
-    with pytest.raises(ValueError, match="LDM_NUM_THREADS must be a whole number"):
-        sampling_threads()
+    for bad in ("two", "0", "-1"):
+        monkeypatch.setenv("LDM_NUM_THREADS", bad)
+        with pytest.raises(ValueError, match="LDM_NUM_THREADS must be a whole number of threads, 1 or more"):
+            sampling_threads()
