@@ -5,6 +5,8 @@ GRADIO_SERVER_NAME=0.0.0.0 GRADIO_SERVER_PORT=8080 python app.py
 LDM_NUM_THREADS=2 python app.py                # torch threads of the sampler (default: all cores)
 LDM_COMPILE=1 python app.py                    # torch.compile the denoisers in the background after start
                                                # (minutes on 2 cores; each serves eager until it is compiled)
+LDM_COMPILE=0 python app.py                    # plain eager denoisers (default: TorchScript graphs, built in
+                                               # the background in about a second; see ldm_core/compiled.py)
 """
 
 import os
@@ -17,12 +19,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from demo import LAUNCH_KWARGS, build_demo, find_model_dirs
+from demo.registry import unet_backend
 
 CHECKPOINTS = os.environ.get("LDM_CHECKPOINTS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoints"))
 
+BACKEND = unet_backend()  # LDM_COMPILE, checked before anything loads
 demo = build_demo(find_model_dirs(CHECKPOINTS))
-if os.environ.get("LDM_COMPILE", "0") == "1" and len(demo.registry):
-    demo.registry.compile_in_background()
+if BACKEND and len(demo.registry):
+    demo.registry.compile_in_background(BACKEND)
 
 if __name__ == "__main__":
     demo.launch(**LAUNCH_KWARGS)  # host and port from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT

@@ -143,11 +143,17 @@ class AppServer:
                 self.proc.wait(grace_s)
 
 
+UNET_MODES = {"eager": "0", "torchscript": "torchscript", "inductor": "1"}  # -> LDM_COMPILE of app.py
+
+
 def launch(run_dir: str | os.PathLike, ready_timeout_s: float = 180.0, env: dict[str, str] | None = None,
-           compiled: bool = False, compile_timeout_s: float = 1800.0) -> AppServer:  # fmt: skip
-    """Start ``python app.py`` on a free 127.0.0.1 port (log and cache folder under ``run_dir``); return once it
-    answers /config (``compiled``: with its denoisers compiled, LDM_COMPILE=1, and once it says compiling is done;
-    else LDM_COMPILE=0). Raises RuntimeError (with the log's tail) if it exits or does not answer in time."""
+           unet: str = "torchscript", compile_timeout_s: float = 1800.0) -> AppServer:  # fmt: skip
+    """Start ``python app.py`` on a free 127.0.0.1 port (log and cache folder under ``run_dir``) with its denoisers
+    run as ``unet`` (one of UNET_MODES; app.py's default is torchscript); return once it answers /config and, unless
+    eager, says its denoisers' graphs are built. Raises RuntimeError (with the log's tail) if it exits or does not
+    answer in time."""
+    if unet not in UNET_MODES:
+        raise ValueError(f"unet must be one of {sorted(UNET_MODES)}, got {unet!r}")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -159,7 +165,7 @@ def launch(run_dir: str | os.PathLike, ready_timeout_s: float = 180.0, env: dict
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_OFFLINE": "1",
         "GRADIO_TEMP_DIR": str(cache_dir),
-        "LDM_COMPILE": "1" if compiled else "0",
+        "LDM_COMPILE": UNET_MODES[unet],
         **(env or {}),
     }
     log_path = run_dir / f"app-{port}.log"
@@ -177,7 +183,7 @@ def launch(run_dir: str | os.PathLike, ready_timeout_s: float = 180.0, env: dict
             with urllib.request.urlopen(url + "config", timeout=2) as r:
                 if r.status == 200:
                     server.ready_s = time.perf_counter() - t0
-                    if compiled:
+                    if unet != "eager":
                         wait_for_compile(server, compile_timeout_s)
                     return server
         except OSError:

@@ -13,12 +13,14 @@ at the end. Not part of the test run.
     python benchmarks/bench_serving.py                                  # 10, 30, 50 students at Generate
     python benchmarks/bench_serving.py --students 5 --endpoint mixed    # generate/interpolate/edit/inpaint
     python benchmarks/bench_serving.py --students 30 --no-sequential --vary-seeds
+    python benchmarks/bench_serving.py --unet eager torchscript         # both, one server after the other
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import threading
@@ -33,7 +35,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-from app_server import ROOT, MemorySampler, launch, peak_rss_mb, tree_rss_mb
+from app_server import ROOT, UNET_MODES, MemorySampler, launch, peak_rss_mb, tree_rss_mb
 from app_workload import MIXED, Workload
 from gradio_client import Client
 
@@ -155,31 +157,27 @@ def row(label: str, n: int, o: Outcome, peak_mb: float) -> str:
             f"{peak_mb:.0f} |")  # fmt: skip
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--students", type=int, nargs="+", default=[10, 30, 50], help="class sizes, one burst each")
-    ap.add_argument("--endpoint", default="generate", help=f"an endpoint of the app, or 'mixed' ({', '.join(MIXED)})")
-    ap.add_argument("--vary-seeds", action="store_true", help="student i uses seed default + i (default: all alike)")
-    ap.add_argument("--no-sequential", action="store_true", help="skip the same requests one at a time")
-    ap.add_argument("--timeout", type=float, default=300.0, help="seconds one request may take")
-    ap.add_argument("--max-minutes", type=float, default=30.0, help="skip the phases that would start after this")
-    ap.add_argument("--run-dir", default=str(ROOT / "runs" / "bench_serving"), help="server log and cache folder")
-    ap.add_argument("--compile", action="store_true", help="serve compiled denoisers (LDM_COMPILE=1; waits for them)")
-    args = ap.parse_args()
+def cpu_s() -> float:
+    """CPU seconds this benchmark process (the students' clients) has used, all its threads."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
+
+def measure(args: argparse.Namespace, unet: str) -> None:
+    """Launch app.py with its denoisers run as ``unet``, run every phase, print the table and notes, stop it."""
     t0 = time.perf_counter()
-    server = launch(args.run_dir, compiled=args.compile)
-    if args.compile:
-        print(f"denoisers compiled {time.perf_counter() - t0 - server.ready_s:.0f} s after the app was ready:")
-        print(
-            *[ln for ln in Path(server.log_path).read_text().splitlines() if ln.startswith("LDM Explorer:")], sep="\n"
-        )
+    server = launch(args.run_dir, unet=unet)
     deadline = time.perf_counter() + args.max_minutes * 60
     sampler = MemorySampler(server.pid)
     try:
+        print(f"## denoisers: {unet}\n")
         print(f"app.py ready in {server.ready_s:.1f} s at {server.url} (pid {server.pid}, "
               f"{tree_rss_mb(server.pid):.0f} MB RSS idle); torch threads: "
               f"{os.environ.get('LDM_NUM_THREADS', 'all cores')}, {os.cpu_count()} CPUs")  # fmt: skip
+        if unet != "eager":
+            built = [ln for ln in Path(server.log_path).read_text().splitlines() if ln.startswith("LDM Explorer:")]
+            print(f"graphs built {time.perf_counter() - t0 - server.ready_s:.1f} s after the app was ready:", *built,
+                  sep="\n")  # fmt: skip
         probe = student_client(server.url)
         work = Workload(probe, Path(args.run_dir) / "uploads", vary_seeds=args.vary_seeds)
         first = work.plan(args.endpoint, 1)
@@ -187,8 +185,8 @@ def main() -> None:
         warm = one_at_a_time(probe, first, args.timeout)  # first call: lazy imports, allocator warm-up
         print(f"warm-up request: {warm.wall_s:.2f} s, errors: {dict(warm.errors) or 'none'}\n")
         sampler.take_peak()
-        lines = ["| phase | students | served | errors | p50 s | p95 s | max s | wall s | served/s | peak RSS MB |",
-                 "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines = ["| phase | students | served | errors | p50 s | p95 s | max s | wall s | served/s | peak RSS MB | "
+                 "client CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         notes: list[str] = []
         peaks: list[float] = []
         for n in args.students:
@@ -198,18 +196,20 @@ def main() -> None:
             plan = work.plan(args.endpoint, n)
             clients = [student_client(server.url) for _ in range(n)]
             sampler.take_peak()
+            cpu = cpu_s()
             b = burst(clients, plan, args.timeout)
             peaks.append(sampler.take_peak())
-            lines.append(row("burst", n, b, peaks[-1]))
+            lines.append(f"{row('burst', n, b, peaks[-1])} {cpu_s() - cpu:.1f} |")
             for c in clients:
                 c.close()
             for msg, k in b.errors.most_common():
                 notes.append(f"{n} students, burst: {k} x {msg}")
             if args.no_sequential or time.perf_counter() > deadline:
                 continue
+            cpu = cpu_s()
             s = one_at_a_time(probe, plan, args.timeout)
             peaks.append(sampler.take_peak())
-            lines.append(row("one at a time", n, s, peaks[-1]))
+            lines.append(f"{row('one at a time', n, s, peaks[-1])} {cpu_s() - cpu:.1f} |")
             for msg, k in s.errors.most_common():
                 notes.append(f"{n} students, one at a time: {k} x {msg}")
             if b.served and s.served and b.wall_s and s.wall_s:
@@ -222,10 +222,29 @@ def main() -> None:
             print("-", note)
         print(f"- server peak memory: VmHWM of app.py {peak_rss_mb(server.pid):.0f} MB; sampled RSS of app.py and its "
               f"children, highest of the run: {max(peaks, default=0):.0f} MB (per phase in the table)")  # fmt: skip
+        print("- client CPU s: what this benchmark's own clients used of the same cores in that phase\n")
         probe.close()
     finally:
         sampler.stop()
         server.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--students", type=int, nargs="+", default=[10, 30, 50], help="class sizes, one burst each")
+    ap.add_argument("--endpoint", default="generate", help=f"an endpoint of the app, or 'mixed' ({', '.join(MIXED)})")
+    ap.add_argument("--vary-seeds", action="store_true", help="student i uses seed default + i (default: all alike)")
+    ap.add_argument("--no-sequential", action="store_true", help="skip the same requests one at a time")
+    ap.add_argument("--timeout", type=float, default=300.0, help="seconds one request may take")
+    ap.add_argument("--max-minutes", type=float, default=30.0, help="skip the phases that would start after this "
+                                                                    "(per server)")  # fmt: skip
+    ap.add_argument("--run-dir", default=str(ROOT / "runs" / "bench_serving"), help="server log and cache folder")
+    ap.add_argument("--unet", nargs="+", default=["torchscript"], choices=sorted(UNET_MODES),
+                    help="how app.py runs its denoisers (LDM_COMPILE); several: one server after the other, same "
+                         "phases (default: torchscript, the app's default)")  # fmt: skip
+    args = ap.parse_args()
+    for unet in args.unet:
+        measure(args, unet)
 
 
 if __name__ == "__main__":

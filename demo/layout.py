@@ -8,7 +8,7 @@ import gradio as gr
 
 from ldm_core import LatentDiffusionPipeline
 
-from . import edit, generate, inpaint, interpolate, learn, lesson, served_files
+from . import edit, generate, inpaint, interpolate, learn, lesson, served_files, sessions
 from .components import check_inputs
 from .i18n import I18N, compose, say, t
 from .registry import ModelRegistry
@@ -23,7 +23,7 @@ CSS = """
 THEME = gr.themes.Soft()  # built in: its fonts ship with gradio, so the page needs no font CDN
 # max_threads: each request waiting in the batcher holds a worker thread, so a class needs more than Gradio's 40.
 LAUNCH_KWARGS = {"theme": THEME, "css": CSS, "max_file_size": "5mb", "ssr_mode": False, "footer_links": ["api"],
-                 "max_threads": 300, "i18n": I18N}  # fmt: skip
+                 "max_threads": 300, "i18n": I18N, "state_session_capacity": sessions.SESSION_CAPACITY}  # fmt: skip
 # Up to 128 requests run at once (their sampling is merged by the registry's batcher, which bounds the images in
 # memory); up to 512 more wait in Gradio's queue, so a class of 50 is never refused.
 QUEUE_KWARGS = {"default_concurrency_limit": 128, "max_size": 512}
@@ -37,6 +37,7 @@ def build_demo(model_dirs: list[str | os.PathLike]) -> gr.Blocks:
     """The app for these model folders (each loaded once), queued; a message page if none of them loads."""
     registry = ModelRegistry(model_dirs)
     served_files.install()  # pictures written whole: the same image for many students at once (served_files.py)
+    sessions.install()  # a new session builds no config of the page's blocks up front (sessions.py)
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         if not len(registry):
             _message_page(model_dirs, registry.errors)

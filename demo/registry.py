@@ -54,6 +54,17 @@ def find_model_dirs(root: str | os.PathLike = "checkpoints") -> list[str]:
 
 
 COMPILE_DONE = "LDM Explorer: compiling done"  # printed when every denoiser is compiled (or stays eager)
+# LDM_COMPILE -> the backend of the denoisers' graphs (ldm_core.compiled); None: eager
+UNET_BACKENDS = {"torchscript": "torchscript", "1": "inductor", "inductor": "inductor", "0": None, "eager": None}
+
+
+def unet_backend() -> str | None:
+    """How the app runs its denoisers, from ``LDM_COMPILE``: ``"torchscript"`` (the default: traced and frozen, no
+    GIL held during a call), ``"inductor"`` (``1``: torch.compile, minutes to build) or None (``0``: eager)."""
+    value = os.environ.get("LDM_COMPILE", "").strip().lower() or "torchscript"
+    if value not in UNET_BACKENDS:
+        raise ValueError(f"LDM_COMPILE must be one of {sorted(UNET_BACKENDS)}, got {value!r}")
+    return UNET_BACKENDS[value]
 
 
 class ModelRegistry:
@@ -69,6 +80,7 @@ class ModelRegistry:
         self.pipelines: dict[str, LatentDiffusionPipeline] = {}
         self.folders: dict[str, str] = {}
         self.errors: list[str] = []
+        self.compile_thread: threading.Thread | None = None  # set by compile_in_background
         for folder in model_dirs:
             try:
                 pipe = LatentDiffusionPipeline.from_pretrained(folder)
@@ -99,17 +111,19 @@ class ModelRegistry:
     def __len__(self) -> int:
         return len(self.pipelines)
 
-    def compile_in_background(self) -> threading.Thread:
-        """Compile every model's UNet (``LatentDiffusionPipeline.compile``), the default model first, one after the
-        other in one daemon thread; each model serves eager until its compiled graph is ready."""
+    def compile_in_background(self, backend: str = "inductor") -> threading.Thread:
+        """Build every model's UNet graph (``LatentDiffusionPipeline.compile``), the default model first, one after
+        the other in one daemon thread; each model serves eager until its graph is ready."""
 
         def run() -> None:
             for name, pipe in self.pipelines.items():
-                c = pipe.compile()
-                said = f"compiled in {c.seconds:.0f} s" if c.ready else f"stays eager ({c.error})"
+                c = pipe.compile(backend=backend)
+                said = (
+                    f"runs as a {backend} graph, built in {c.seconds:.1f} s" if c.ready else f"stays eager ({c.error})"
+                )
                 print(f"LDM Explorer: the {name} denoiser {said}", flush=True)
             print(COMPILE_DONE, flush=True)
 
-        thread = threading.Thread(target=run, name="ldm-compile", daemon=True)
+        thread = self.compile_thread = threading.Thread(target=run, name="ldm-compile", daemon=True)
         thread.start()
         return thread

@@ -315,10 +315,11 @@ class LatentDiffusionPipeline:
                 return self.compiled_unet(x, t, class_emb)
             return self.unet(x, t, class_emb=class_emb)
 
-    def compile(self, background: bool = False) -> CompiledUNet:
-        """Run the UNet through ``torch.compile`` (``ldm_core.compiled``): eager until the compiled graph is built
-        and checked against eager, eager for good if that fails. ``background``: build it in a thread."""
-        self.compiled_unet = CompiledUNet(self.unet, self.latent_shape)
+    def compile(self, background: bool = False, backend: str = "inductor") -> CompiledUNet:
+        """Run the UNet as one graph (``ldm_core.compiled``): ``"inductor"`` (``torch.compile``, minutes to build) or
+        ``"torchscript"`` (traced and frozen, under a second); eager until the graph is built and checked against
+        eager, eager for good if that fails. ``background``: build it in a thread."""
+        self.compiled_unet = CompiledUNet(self.unet, self.latent_shape, backend)
         if background:
             self.compiled_unet.warm_up_in_background()
         else:

@@ -7,7 +7,8 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("LDM_COMPILE", "0")  # apps launched by tests serve eager (compiling takes minutes)
+os.environ.setdefault("LDM_COMPILE", "0")  # app.py imported by tests serves eager; its TorchScript default is tested
+# on its own (test_app_client.py), and LDM_COMPILE=1 would compile for minutes
 
 import pytest
 import torch

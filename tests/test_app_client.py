@@ -16,6 +16,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from demo.common import PARAMETERS_KEY, model_view, parse_parameters, to_images
+from demo.registry import unet_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 GEN = dict(model=DIGITS, class_name="1", steps=8, guidance=3.0, sampler="dpmpp_2m", eta=0.0, seed=123, batch_size=4)
@@ -178,3 +179,30 @@ def test_app_py_serves_the_checkpoint_folder_or_a_message(monkeypatch, app_model
     sys.modules.pop("app", None)
     assert len(importlib.import_module("app").demo.registry) == 0
     sys.modules.pop("app", None)
+
+
+def test_app_py_runs_its_denoisers_as_torchscript_graphs_by_default(monkeypatch, app_model_dirs):  # noqa: F811
+    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.setenv("LDM_NUM_THREADS", str(torch.get_num_threads()))
+    monkeypatch.setenv("LDM_CHECKPOINTS", str(Path(app_model_dirs[0]).parent))
+    monkeypatch.delenv("LDM_COMPILE")  # the default, as a user starts it
+    sys.modules.pop("app", None)
+    try:
+        registry = importlib.import_module("app").demo.registry
+        registry.compile_thread.join(60)
+        pipe = registry.get(DIGITS)
+        graphs = [p.compiled_unet for p in registry.pipelines.values()]
+        assert all(g.ready and g.backend == "torchscript" and g.max_abs_error <= 1e-6 for g in graphs)
+        with torch.inference_mode():  # a call goes through the graph and gives the eager module's numbers
+            x, t = torch.randn(5, *pipe.latent_shape), torch.tensor([999, 700, 400, 100, 0])
+            emb = pipe.class_embeddings([0, 1, 2, -1, 1])  # -1: the null class
+            torch.testing.assert_close(pipe.model_output(x, t, emb), pipe.unet(x, t, class_emb=emb), atol=1e-6,
+                                       rtol=1e-5)  # fmt: skip
+        for value, backend in (("0", None), ("eager", None), ("1", "inductor"), ("TorchScript", "torchscript")):
+            monkeypatch.setenv("LDM_COMPILE", value)
+            assert unet_backend() == backend
+        monkeypatch.setenv("LDM_COMPILE", "yes")
+        with pytest.raises(ValueError, match=r"LDM_COMPILE must be one of \['0', '1', 'eager', 'inductor', 'torch"):
+            unet_backend()
+    finally:
+        sys.modules.pop("app", None)

@@ -108,3 +108,43 @@ def test_small_batches_run_on_one_thread_and_the_setting_comes_back() -> None:
     finally:
         del pipe.unet.forward
         torch.set_num_threads(before)
+
+
+# ---------------------------------------------------------------------- the TorchScript graph (the app's default)
+@pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
+def test_torchscript_graph_gives_eagers_numbers_at_every_batch_size_and_sampler(prediction_type: str) -> None:
+    pipe = make_tiny_pipeline(prediction_type=prediction_type, in_channels=3, image_size=32)  # RGB, a 4x8x8 latent
+    runs = {s: np.asarray(pipe([0, 1, 2, None], num_inference_steps=5, sampler=s, seed=3).images)
+            for s in ("ddim", "dpmpp_2m", "heun")}  # fmt: skip
+    c = pipe.compile(backend="torchscript")
+    assert c.ready and c.error is None and c.backend == "torchscript" and c.max_abs_error <= 1e-6, c.error
+    assert isinstance(c.compiled, torch.jit.ScriptModule)
+    with torch.inference_mode():
+        for b in (1, 3, 7, 20):  # traced at 4: any batch size takes the same graph
+            x, t, emb = inputs(pipe, b, seed=b)
+            torch.testing.assert_close(pipe.model_output(x, t, emb), eager(pipe, x, t, emb), atol=1e-6, rtol=1e-5)
+        x, t, emb = inputs(pipe, 2)
+        frac = t.float() + 0.37  # Heun and Euler ask at fractional timesteps
+        torch.testing.assert_close(pipe.model_output(x, frac, emb), eager(pipe, x, frac, emb), atol=1e-6, rtol=1e-5)
+    for s, before in runs.items():
+        again = np.asarray(pipe([0, 1, 2, None], num_inference_steps=5, sampler=s, seed=3).images)
+        assert np.abs(again - before).max() <= 1 / 255, s  # within one 8-bit level, the promise of DESIGN.md
+
+
+def test_a_failing_trace_leaves_the_pipeline_eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    pipe = make_tiny_pipeline()
+
+    def broken(*a, **k):
+        raise RuntimeError("tracer cannot record this op")
+
+    monkeypatch.setattr(compiled.torch.jit, "trace", broken)
+    c = pipe.compile(backend="torchscript")
+    assert not c.ready and "tracer cannot record this op" in str(c.error)
+    x, t, emb = inputs(pipe, 2)
+    with torch.inference_mode():
+        torch.testing.assert_close(pipe.model_output(x, t, emb), eager(pipe, x, t, emb), atol=0, rtol=0)
+
+
+def test_an_unknown_backend_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"backend must be one of \('torchscript', 'inductor'\), got 'tvm'"):
+        make_tiny_pipeline().compile(backend="tvm")
