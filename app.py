@@ -13,6 +13,9 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no telemetry, no version check
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Gradio's queue keeps a record of the last 10,000 events for its monitoring page (about 0.7 kB each, read when the
+# queue is made): 1,000 are enough, and a long-running class session then does not grow by 7 MB.
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 # Before torch is imported: one torch thread in every thread but the sampler's, which gets LDM_NUM_THREADS (all
 # cores by default; demo.registry.sampling_threads). Each thread that runs torch with several threads gets its own
 # OpenMP team, and with more team threads than cores they sleep between ops: the sampler's UNet then ran 2x slower.

@@ -188,7 +188,9 @@ def test_app_py_runs_its_denoisers_as_torchscript_graphs_by_default(monkeypatch,
     monkeypatch.delenv("LDM_COMPILE")  # the default, as a user starts it
     sys.modules.pop("app", None)
     try:
-        registry = importlib.import_module("app").demo.registry
+        demo = importlib.import_module("app").demo
+        assert demo._queue.ANALYTICS_MAX_EVENTS == 1000  # its monitoring records are bounded too
+        registry = demo.registry
         registry.compile_thread.join(60)
         pipe = registry.get(DIGITS)
         graphs = [p.compiled_unet for p in registry.pipelines.values()]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import platform
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -220,3 +222,24 @@ def test_the_worker_runs_torch_with_its_own_thread_count(tiny_pipe: LatentDiffus
         seen.clear()
     with pytest.raises(ValueError, match="num_threads >= 1"):
         Batcher(num_threads=0)
+
+
+def test_the_worker_hands_free_memory_back_only_when_its_queue_is_empty(
+    tiny_pipe: LatentDiffusionPipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ldm_core import batching
+
+    assert batching.release_free_memory() is (batching._malloc_trim is not None)
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert batching._malloc_trim is not None  # the servers this runs on: the trim is real, not skipped
+    calls: list[int] = []
+    batcher = Batcher(window_s=0.2, max_rows=2)  # five requests of 2 images: five runs back to back
+    monkeypatch.setattr(batching, "release_free_memory", lambda: calls.append(len(batcher._pending)) or True)
+    pipe, _rows = batched_pipe(tiny_pipe, batcher)
+    run_together([lambda s=s: pipe([0, 1], num_inference_steps=2, seed=s) for s in range(5)])
+    assert len(batcher.history) == 5
+    assert calls == [0] and batcher.trims == 1  # once, after the last run, with nothing waiting
+    quiet = Batcher(window_s=0, trim_when_idle=False)
+    pipe, _rows = batched_pipe(tiny_pipe, quiet)
+    pipe([0], num_inference_steps=2, seed=0)
+    assert quiet.trims == 0 and calls == [0]
