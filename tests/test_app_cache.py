@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from app_fixtures import DIGITS, app, app_model_dirs  # noqa: F401
-from gradio import processing_utils
+from gradio import processing_utils, route_utils
 from gradio_client import Client
 from PIL import Image
 
@@ -119,3 +119,34 @@ def test_a_reader_never_gets_half_a_picture_while_others_write_and_clean_it(tmp_
             th.join(5)
     assert reads > 20 and not short, f"{len(short)} of {reads} reads were short: {short[:5]}"
     assert not list(tmp_path.glob(".*.part"))  # no half-written file left behind
+
+
+# ---------------------------------------------------------------------- the cleaner finishes its job
+class _Blocks:
+    """What gradio's cleaner reads of a Blocks: its blocks (for keep_in_cache), file sets and cache folder."""
+
+    def __init__(self, cache: Path, *sets: set[str], keep: set[str] = frozenset()):
+        self.blocks = {1: type("Example", (), {"keep_in_cache": set(keep)})()}
+        self.temp_file_sets = list(sets)
+        self.GRADIO_CACHE = str(cache)
+
+
+def test_the_cleaner_forgets_a_deleted_file_in_every_set_and_removes_its_empty_folder(app, tmp_path):  # noqa: F811
+    assert route_utils.delete_files_created_by_app is served_files.delete_files_created_by_app  # by build_demo
+    cache = tmp_path / "cache"
+    shared = Path(served_files.save_pil_to_cache(_picture(), str(cache), format="png"))  # sent to two outputs
+    kept = Path(served_files.save_pil_to_cache(Image.new("L", (4, 4)), str(cache), format="png"))  # an example
+    busy = Path(served_files.save_pil_to_cache(Image.new("L", (5, 5)), str(cache), format="png"))
+    (busy.parent / "upload.png").write_bytes(b"made by another request, not listed yet")
+    preview, result = {str(shared), str(kept)}, {str(shared), str(busy)}
+    before = _Blocks(cache, set(preview), set(result), keep={str(kept)})
+    served_files._original_delete(before, None)  # gradio's own: the second set keeps the deleted file's name
+    assert not shared.exists() and before.temp_file_sets[1] == {str(shared)}
+    shared = Path(served_files.save_pil_to_cache(_picture(), str(cache), format="png"))
+    blocks = _Blocks(cache, preview, result, keep={str(kept)})
+    served_files.delete_files_created_by_app(blocks, None)
+    assert not shared.exists() and not shared.parent.exists()  # file and its hash folder
+    assert preview == {str(kept)} and result == set()  # forgotten in both sets
+    assert kept.is_file() and (busy.parent / "upload.png").is_file() and cache.is_dir()
+    again = served_files.save_pil_to_cache(_picture(), str(cache), format="png")  # the folder is made anew
+    assert Image.open(again).size == (192, 192)
