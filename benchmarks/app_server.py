@@ -194,6 +194,8 @@ def launch(run_dir: str | os.PathLike, ready_timeout_s: float = 180.0, env: dict
 
 def wait_for_compile(server: AppServer, timeout_s: float) -> float:
     """Wait until the server's log says every denoiser is compiled (``demo.registry.COMPILE_DONE``); -> seconds."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     from demo.registry import COMPILE_DONE
 
     t0 = time.perf_counter()

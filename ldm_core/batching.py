@@ -3,8 +3,10 @@
 A class pressing Generate at once sends dozens of small requests. At batch 1-4 the UNet on a CPU is bound by the
 per-call cost of its operators, not by arithmetic, so running the requests together does several times more work per
 second. ``Batcher.submit`` is called from each request's thread and blocks until that request's rows are done; one
-worker thread collects the requests that arrive within ``window_s``, groups them by (model, ``SamplingJob.group_key``)
-and runs each group, up to ``max_rows`` images, through ``sampling.run_jobs``. Each request keeps its own seeds,
+worker thread collects the requests that arrive together (it waits ``window_s`` after the first, and again while more
+keep coming, up to ``max_window_s``), groups them by (model, ``SamplingJob.group_key``) and runs each group, up to
+``max_rows`` images, through ``sampling.run_jobs``; a group larger than that is cut into equal runs, not into full
+ones and a small remainder (a run of 4 images costs almost what one of 48 does). Each request keeps its own seeds,
 classes, guidance, eta, callback, previews and stop (see ``sampling``). Past ``max_queued_rows`` waiting images a new
 request is refused at once with ``ServerBusy``, whose message says when to try again.
 
@@ -98,7 +100,9 @@ class BatchRecord:
 class Batcher:
     """Merges concurrent ``SamplingJob``s into batched runs on one worker thread.
 
-    window_s: how long the worker waits after the first request of a batch for others to join.
+    window_s: how long the worker waits after the first request of a batch for others to join, and again while new
+        ones keep arriving.
+    max_window_s: the longest it waits so in all (default: 0.25 s, or window_s if longer).
     max_rows: the most images in one batched run (bounds memory); a larger single request runs alone.
     max_queued_rows: the most images waiting; past it ``submit`` raises ``ServerBusy``.
     num_threads: torch threads of the worker thread (its own OpenMP team, see the module's docstring); None leaves
@@ -107,12 +111,15 @@ class Batcher:
     """
 
     def __init__(self, window_s: float = 0.03, max_rows: int = 128, max_queued_rows: int = 2048,
-                 num_threads: int | None = None, trim_when_idle: bool = True):  # fmt: skip
-        if window_s < 0 or max_rows < 1 or max_queued_rows < 1 or (num_threads is not None and num_threads < 1):
+                 num_threads: int | None = None, trim_when_idle: bool = True, max_window_s: float | None = None):  # fmt: skip
+        max_window_s = max(window_s, 0.25) if max_window_s is None else max_window_s
+        if (window_s < 0 or max_window_s < window_s or max_rows < 1 or max_queued_rows < 1
+                or (num_threads is not None and num_threads < 1)):  # fmt: skip
             raise ValueError(
-                f"need window_s >= 0, max_rows >= 1, max_queued_rows >= 1, num_threads >= 1 or None, got {window_s}, "
-                f"{max_rows}, {max_queued_rows}, {num_threads}"
+                f"need 0 <= window_s <= max_window_s, max_rows >= 1, max_queued_rows >= 1, num_threads >= 1 or None, "
+                f"got {window_s}, {max_window_s}, {max_rows}, {max_queued_rows}, {num_threads}"
             )
+        self.max_window_s = max_window_s
         self.num_threads = num_threads
         self.trim_when_idle = trim_when_idle
         self.trims = 0  # times the worker released free memory (for tests)
@@ -151,17 +158,36 @@ class Batcher:
 
     # ------------------------------------------------------------------ the worker
     def _take_group(self) -> list[_Request]:
-        """The oldest request's group, oldest first, up to ``max_rows`` images (at least that one request)."""
+        """The oldest request's group, oldest first: at least that request, up to ``max_rows`` images and, when the
+        waiting requests of its kind need n runs, about 1/n of their images (equal runs, no small remainder)."""
         key = self._pending[0].key
+        waiting = sum(r.job.num_images for r in self._pending if r.key == key)
+        runs = -(-waiting // self.max_rows)
+        share = -(-waiting // runs)  # ceil(waiting / runs) <= max_rows
         group, rows = [], 0
         for r in self._pending:
-            if r.key == key and (not group or rows + r.job.num_images <= self.max_rows):
+            if r.key == key and (not group or (rows < share and rows + r.job.num_images <= self.max_rows)):
                 group.append(r)
                 rows += r.job.num_images
         taken = set(map(id, group))
         self._pending = [r for r in self._pending if id(r) not in taken]
         self._running_rows = rows
         return group
+
+    def _gather(self) -> None:
+        """Let the rest of a burst arrive: wait ``window_s``, and again while new requests came in the last wait (a
+        class's requests reach the server over a second or so), ``max_window_s`` at most, or until a full run waits."""
+        if not self.window_s:
+            return
+        deadline = time.monotonic() + self.max_window_s
+        seen = -1
+        while True:
+            with self._cond:
+                count, rows = len(self._pending), sum(r.job.num_images for r in self._pending)
+            if count == seen or rows >= self.max_rows or time.monotonic() >= deadline:
+                return
+            seen = count
+            time.sleep(min(self.window_s, max(0.0, deadline - time.monotonic())))
 
     def _loop(self) -> None:
         if self.num_threads is not None:
@@ -171,8 +197,7 @@ class Batcher:
                 if not self._cond.wait_for(lambda: self._pending, timeout=30.0):
                     self._worker = None  # idle: the next submit starts a fresh worker
                     return
-            if self.window_s:
-                time.sleep(self.window_s)  # let the rest of a burst arrive
+            self._gather()
             with self._cond:
                 group = self._take_group()
             self._run(group)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import platform
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -243,3 +245,61 @@ def test_the_worker_hands_free_memory_back_only_when_its_queue_is_empty(
     pipe, _rows = batched_pipe(tiny_pipe, quiet)
     pipe([0], num_inference_steps=2, seed=0)
     assert quiet.trims == 0 and calls == [0]
+
+
+def test_a_burst_is_cut_into_equal_runs_not_full_ones_and_a_remainder(tiny_pipe: LatentDiffusionPipeline) -> None:
+    batcher = Batcher(window_s=0.3, max_window_s=2.0, max_rows=16)
+    pipe, _rows = batched_pipe(tiny_pipe, batcher)
+    outs = run_together([lambda s=s: pipe([0, 1, 2, 0], num_inference_steps=2, seed=s) for s in range(9)])
+    assert sorted(b.images for b in batcher.history) == [12, 12, 12]  # 36 images: not 16 + 16 + 4
+    for s in (0, 8):
+        torch.testing.assert_close(outs[s].latents, tiny_pipe([0, 1, 2, 0], num_inference_steps=2, seed=s).latents,
+                                   atol=1e-3, rtol=1e-3)  # fmt: skip
+
+
+def test_requests_that_keep_arriving_wait_for_each_other_up_to_the_longest_window(
+    tiny_pipe: LatentDiffusionPipeline,
+) -> None:
+    # one request every 0.1 s: a fixed 0.3 s window would start with the first three; the worker waits while more
+    # keep coming (a class's requests reach the server over a second or so)
+    batcher = Batcher(window_s=0.3, max_window_s=3.0)
+    pipe, _rows = batched_pipe(tiny_pipe, batcher)
+    results: list[Any] = []
+    threads = []
+    for s in range(6):
+        threads.append(threading.Thread(target=lambda s=s: results.append(pipe([1], num_inference_steps=2, seed=s))))
+        threads[-1].start()
+        time.sleep(0.1)
+    for th in threads:
+        th.join(60)
+    assert len(results) == 6 and [b.requests for b in batcher.history] == [6]
+    late = Batcher(window_s=0.05, max_window_s=0.05)  # the longest window bounds the wait
+    pipe, _rows = batched_pipe(tiny_pipe, late)
+    threads = [threading.Thread(target=lambda s=s: pipe([1], num_inference_steps=2, seed=s)) for s in range(2)]
+    threads[0].start()
+    time.sleep(0.5)
+    threads[1].start()
+    for th in threads:
+        th.join(60)
+    assert [b.requests for b in late.history] == [1, 1]
+    with pytest.raises(ValueError, match="0 <= window_s <= max_window_s"):
+        Batcher(window_s=0.5, max_window_s=0.1)
+
+
+def test_in_a_run_of_many_requests_each_previews_less_often_taking_turns(tiny_pipe: LatentDiffusionPipeline) -> None:
+    from ldm_core.sampling import PREVIEWING_JOBS
+
+    n = 2 * PREVIEWING_JOBS + 4  # 20 requests: each previews every third preview step
+    batcher = Batcher(window_s=0.3, max_window_s=3.0)
+    pipe, _ = batched_pipe(tiny_pipe, batcher)
+    got: dict[int, list[Preview]] = {k: [] for k in range(n)}
+    run_together([lambda k=k: pipe([k % 3], num_inference_steps=24, seed=k, on_preview=got[k].append)
+                  for k in range(n)])  # fmt: skip
+    assert [b.requests for b in batcher.history] == [n]
+    slots = list(range(2, 24, 2))  # every 2 steps when alone (11 previews)
+    per_step = {s: sum(s in [p.step for p in got[k]] for k in range(n)) for s in slots}
+    for k in range(n):
+        steps = [p.step for p in got[k]]
+        assert steps and set(steps) <= set(slots) and len(steps) in (3, 4), (k, steps)
+        assert all(b - a == 6 for a, b in itertools.pairwise(steps))  # every third slot
+    assert max(per_step.values()) <= 7 and sum(per_step.values()) == sum(len(v) for v in got.values())
