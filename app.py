@@ -5,6 +5,7 @@ GRADIO_SERVER_NAME=0.0.0.0 GRADIO_SERVER_PORT=8080 python app.py
 LDM_NUM_THREADS=2 python app.py                # torch threads of the sampler (default: all cores)
 LDM_COMPILE=1 python app.py                    # torch.compile the denoisers in the background after start
                                                # (minutes on 2 cores; each serves eager until it is compiled)
+LDM_LOG_BATCHES=1 python app.py                # print each batched sampling run (requests, images, seconds)
 LDM_COMPILE=0 python app.py                    # plain eager denoisers (default: TorchScript graphs, built in
                                                # the background in about a second; see ldm_core/compiled.py)
 """
@@ -27,6 +28,11 @@ from demo.registry import unet_backend
 CHECKPOINTS = os.environ.get("LDM_CHECKPOINTS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoints"))
 
 BACKEND = unet_backend()  # LDM_COMPILE, checked before anything loads
+if os.environ.get("LDM_LOG_BATCHES") == "1":  # one line per batched sampling run (benchmarks/bench_serving.py reads it)
+    import logging
+
+    logging.basicConfig(format="%(name)s: %(message)s")
+    logging.getLogger("ldm_core.batching").setLevel(logging.INFO)
 demo = build_demo(find_model_dirs(CHECKPOINTS))
 if BACKEND and len(demo.registry):
     demo.registry.compile_in_background(BACKEND)

@@ -7,6 +7,7 @@ Used by bench_serving.py, bad_input_campaign.py and soak.py; not a benchmark its
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -166,6 +167,7 @@ def launch(run_dir: str | os.PathLike, ready_timeout_s: float = 180.0, env: dict
         "HF_HUB_OFFLINE": "1",
         "GRADIO_TEMP_DIR": str(cache_dir),
         "LDM_COMPILE": UNET_MODES[unet],
+        "LDM_LOG_BATCHES": "1",  # the batcher's runs in the log (batch_runs)
         **(env or {}),
     }
     log_path = run_dir / f"app-{port}.log"
@@ -190,6 +192,17 @@ def launch(run_dir: str | os.PathLike, ready_timeout_s: float = 180.0, env: dict
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"app.py did not answer within {ready_timeout_s:.0f} s:\n{log_tail(log_path)}")
+
+
+BATCH_RUN = re.compile(r"ldm_core\.batching: batched run: (\d+) requests, (\d+) images, ([\d.]+) s")
+
+
+def batch_runs(log_path: str | os.PathLike, start: int = 0) -> tuple[list[tuple[int, int, float]], int]:
+    """The batcher's runs logged after byte ``start`` of the server's log: [(requests, images, seconds)], and the
+    log's size now (the next call's ``start``)."""
+    data = Path(log_path).read_bytes()
+    text = data[start:].decode(errors="replace")
+    return [(int(a), int(b), float(c)) for a, b, c in BATCH_RUN.findall(text)], len(data)
 
 
 def wait_for_compile(server: AppServer, timeout_s: float) -> float:

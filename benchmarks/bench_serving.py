@@ -35,7 +35,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-from app_server import ROOT, UNET_MODES, MemorySampler, launch, peak_rss_mb, tree_rss_mb
+from app_server import ROOT, UNET_MODES, MemorySampler, batch_runs, launch, peak_rss_mb, tree_rss_mb
 from app_workload import MIXED, Workload
 from gradio_client import Client
 
@@ -197,8 +197,14 @@ def measure(args: argparse.Namespace, unet: str) -> None:
             clients = [student_client(server.url) for _ in range(n)]
             sampler.take_peak()
             cpu = cpu_s()
+            _, log_at = batch_runs(server.log_path)
             b = burst(clients, plan, args.timeout)
             peaks.append(sampler.take_peak())
+            time.sleep(0.2)  # the log's last line
+            runs, _ = batch_runs(server.log_path, log_at)
+            notes.append(f"{n} students, burst: {len(runs)} sampler runs (requests/images/seconds: "
+                         f"{', '.join(f'{r}/{i}/{t:.2f}' for r, i, t in runs)}), sampling {sum(t for *_, t in runs):.1f} "
+                         f"s of the {b.wall_s:.1f} s")  # fmt: skip
             lines.append(f"{row('burst', n, b, peaks[-1])} {cpu_s() - cpu:.1f} |")
             for c in clients:
                 c.close()

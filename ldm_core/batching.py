@@ -216,6 +216,7 @@ class Batcher:
         seconds = time.perf_counter() - start
         images = sum(r.job.num_images for r in group)
         self.history.append(BatchRecord(len(group), images, seconds))
+        log.info("batched run: %d requests, %d images, %.3f s", len(group), images, seconds)
         with self._cond:
             self._seconds_per_image = 0.7 * self._seconds_per_image + 0.3 * seconds / max(images, 1)
             self._running_rows = 0
