@@ -21,6 +21,7 @@ from demo import interpolate as interpolate_tab
 from demo.common import PARAMETERS_KEY, parse_parameters, resolve_seed
 from demo.edit import steps_to_run
 from demo.streaming import Step, stream
+from ldm_core import PipelineOutput, Preview
 from ldm_core.sampling import preview_every
 
 
@@ -167,6 +168,26 @@ def test_stopping_a_run_ends_its_sampling(app):  # noqa: F811
         time.sleep(0.05)
     assert not any(t.name == "ldm-request" for t in threading.enumerate())
     assert len(seen) < steps // 2  # the batcher dropped the request: its 1000 steps did not all run
+
+
+def test_progress_reaches_the_handler_at_most_ten_times_a_second_and_previews_all(app, monkeypatch):  # noqa: F811
+    from demo import streaming
+
+    assert streaming.PROGRESS_INTERVAL_S == 0.1
+    ticks = iter(range(10**6))  # a clock that moves 1/32 s each time a step reports: every fourth step goes out
+
+    class Clock:
+        @staticmethod
+        def monotonic() -> float:
+            return next(ticks) / 32  # exact in binary
+
+    monkeypatch.setattr(streaming, "time", Clock)
+    pipe = app.registry.get(DIGITS)
+    items = list(stream(lambda callback, on_preview: pipe([0, 1], num_inference_steps=120, seed=0, callback=callback,
+                                                            on_preview=on_preview)))  # fmt: skip
+    assert [i.done for i in items if isinstance(i, Step)] == list(range(1, 121, 4))
+    assert [i.step for i in items if isinstance(i, Preview)] == list(range(10, 120, 10))  # previews are not thinned
+    assert isinstance(items[-1], PipelineOutput)
 
 
 # ---------------------------------------------------------------------- interpolate and variations
