@@ -111,7 +111,8 @@ class Batcher:
     """
 
     def __init__(self, window_s: float = 0.03, max_rows: int = 128, max_queued_rows: int = 2048,
-                 num_threads: int | None = None, trim_when_idle: bool = True, max_window_s: float | None = None):  # fmt: skip
+                 num_threads: int | None = None, trim_when_idle: bool = True,
+                 max_window_s: float | None = None):  # fmt: skip
         max_window_s = max(window_s, 0.25) if max_window_s is None else max_window_s
         if (window_s < 0 or max_window_s < window_s or max_rows < 1 or max_queued_rows < 1
                 or (num_threads is not None and num_threads < 1)):  # fmt: skip

@@ -3,7 +3,7 @@
 A small UNet on a 7x7 latent is bound by per-op overhead on a CPU, not by arithmetic: an eager call at batch 2 runs
 about 2,300 ATen ops of microseconds each, every one dispatched from Python. Two backends replace that:
 
-- ``"torchscript"`` (the app's default): ``torch.jit.trace`` + ``torch.jit.freeze``, built in 0.2-0.4 s. The same
+- ``"torchscript"`` (the app's default): ``torch.jit.trace`` + ``torch.jit.freeze``, built in 0.3-1 s. The same
   ATen kernels, so the same numbers (bit for bit on the shipped models), run by TorchScript's C++ interpreter, which
   holds no GIL during the call. Under a class's burst the server's other threads (Gradio's event loop, the request
   threads encoding PNGs) take the GIL between the eager UNet's ops, and every op then waits for it: measured on 2
@@ -75,9 +75,9 @@ class _Positional(torch.nn.Module):
 
 def trace_unet(unet: UNet, latent_shape: Sequence[int], batch_size: int = 4) -> torch.jit.ScriptModule:
     """The UNet traced on random inputs of ``batch_size`` and frozen (weights folded in as constants): a graph that
-    TorchScript runs without Python, for any batch size. (``torch.jit.trace`` and ``freeze`` warn that they are deprecated in
-    favour of torch.compile and torch.export; neither gives a graph that runs without the GIL and builds in under a
-    second.)"""
+    TorchScript runs without Python, for any batch size. (``torch.jit.trace`` and ``freeze`` warn that they are
+    deprecated in favour of torch.compile and torch.export; neither gives a graph that runs without the GIL and is
+    built in under a second.)"""
     g = torch.Generator().manual_seed(0)
     x = torch.randn((batch_size, *latent_shape), generator=g)
     t = torch.randint(0, 1000, (batch_size,), generator=g)
