@@ -19,9 +19,9 @@ log = logging.getLogger(__name__)
 REQUIRED_FILES = ("config.json", "vae.safetensors", "unet.safetensors")
 SKIPPED_FOLDERS = ("classifiers",)  # evaluation classifiers, not diffusion models
 # Requests arriving within 50 ms merge, and the worker waits on while more keep coming (0.25 s at most; a class of
-# 50 reached it over 0.17 s, in steps of up to 30 ms); a run holds
-# at most 64 images (128 UNet rows with guidance), a larger burst runs in equal parts; past 1,024 images waiting
-# (e.g. 64 students x 16 images), a request is told the server is busy and when to try again.
+# 50 reached it over 0.17 s, in steps of up to 30 ms); a run holds at most 64 images (128 UNet rows with guidance),
+# a larger burst runs in equal parts; past 1,024 images waiting (e.g. 64 students x 16 images), a request is told
+# the server is busy and when to try again.
 BATCHER_KWARGS = {"window_s": 0.05, "max_window_s": 0.25, "max_rows": 64, "max_queued_rows": 1024}
 
 

@@ -22,7 +22,7 @@ When the queue runs empty the worker hands the memory that the C allocator holds
 (``release_free_memory``: glibc's ``malloc_trim``). Every new batch size makes new work buffers (and oneDNN
 primitives), and glibc keeps what was freed for the next request instead of returning it, so a server that has seen
 many batch sizes sits hundreds of MB higher for good: the Fashion-MNIST UNet at each batch size 1-130 in turn rose
-from 539 to 861 MB and stayed near 780 MB; trimmed between sizes it stayed at 612 MB (benchmarks/bench_memory.py).
+from 540 to 835 MB and stayed at 753-760 MB; trimmed after each call it stayed at 612 MB (benchmarks/bench_memory.py).
 
 Testable without Gradio: it knows nothing of the app.
 """
@@ -57,7 +57,7 @@ _malloc_trim = _load_malloc_trim()
 
 
 def release_free_memory() -> bool:
-    """Return the free memory of the C heap to the system (glibc ``malloc_trim(0)``, about 1 ms); False where
+    """Return the free memory of the C heap to the system (glibc ``malloc_trim(0)``, 3 ms median measured); False where
     there is no glibc."""
     if _malloc_trim is None:
         return False
@@ -177,7 +177,7 @@ class Batcher:
 
     def _gather(self) -> None:
         """Let the rest of a burst arrive: wait ``window_s``, and again while new requests came in the last wait (a
-        class's requests reach the server over a second or so), ``max_window_s`` at most, or until a full run waits."""
+        class of 50 reached it over 0.17 s, in steps of up to 30 ms), ``max_window_s`` at most, or until a full run waits."""
         if not self.window_s:
             return
         deadline = time.monotonic() + self.max_window_s
