@@ -57,8 +57,8 @@ _malloc_trim = _load_malloc_trim()
 
 
 def release_free_memory() -> bool:
-    """Return the free memory of the C heap to the system (glibc ``malloc_trim(0)``, 3 ms median measured); False where
-    there is no glibc."""
+    """Return the free memory of the C heap to the system (glibc ``malloc_trim(0)``, 3 ms median measured); False
+    where there is no glibc."""
     if _malloc_trim is None:
         return False
     _malloc_trim(0)
@@ -177,7 +177,8 @@ class Batcher:
 
     def _gather(self) -> None:
         """Let the rest of a burst arrive: wait ``window_s``, and again while new requests came in the last wait (a
-        class of 50 reached it over 0.17 s, in steps of up to 30 ms), ``max_window_s`` at most, or until a full run waits."""
+        class of 50 reached it over 0.17 s, in steps of up to 30 ms), ``max_window_s`` at most, or until a full run
+        waits."""
         if not self.window_s:
             return
         deadline = time.monotonic() + self.max_window_s
