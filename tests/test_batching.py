@@ -248,10 +248,34 @@ def test_the_worker_hands_free_memory_back_only_when_its_queue_is_empty(
 
 
 def test_a_burst_is_cut_into_equal_runs_not_full_ones_and_a_remainder(tiny_pipe: LatentDiffusionPipeline) -> None:
-    batcher = Batcher(window_s=0.3, max_window_s=2.0, max_rows=16)
+    batcher = Batcher(window_s=0.0, max_rows=16)
     pipe, _rows = batched_pipe(tiny_pipe, batcher)
-    outs = run_together([lambda s=s: pipe([0, 1, 2, 0], num_inference_steps=2, seed=s) for s in range(9)])
-    assert sorted(b.images for b in batcher.history) == [12, 12, 12]  # 36 images: not 16 + 16 + 4
+    gate, inner = threading.Event(), pipe.model_output
+
+    def gated(x: torch.Tensor, t: torch.Tensor, class_emb: torch.Tensor) -> torch.Tensor:
+        gate.wait(60)  # the first run waits here until the whole burst is queued behind it
+        return inner(x, t, class_emb)
+
+    pipe.model_output = gated  # type: ignore[method-assign]
+    blocker = threading.Thread(target=lambda: pipe([0], num_inference_steps=3, seed=99))  # another kind of job
+    blocker.start()
+    deadline = time.monotonic() + 30
+    while batcher._running_rows != 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    outs: list[Any] = [None] * 9
+
+    def call(s: int) -> None:
+        outs[s] = pipe([0, 1, 2, 0], num_inference_steps=2, seed=s)
+
+    threads = [threading.Thread(target=call, args=(s,)) for s in range(9)]
+    for th in threads:
+        th.start()
+    while len(batcher._pending) < 9 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gate.set()
+    for th in [blocker, *threads]:
+        th.join(60)
+    assert [b.images for b in batcher.history] == [1, 12, 12, 12]  # 36 images: not 16 + 16 + 4
     for s in (0, 8):
         torch.testing.assert_close(outs[s].latents, tiny_pipe([0, 1, 2, 0], num_inference_steps=2, seed=s).latents,
                                    atol=1e-3, rtol=1e-3)  # fmt: skip
