@@ -198,6 +198,7 @@ def measure(args: argparse.Namespace, unet: str) -> None:
             sampler.take_peak()
             cpu = cpu_s()
             _, log_at = batch_runs(server.log_path)
+            print(f"burst of {n} starts", file=sys.stderr, flush=True)  # a profiler can attach from here
             b = burst(clients, plan, args.timeout)
             peaks.append(sampler.take_peak())
             time.sleep(0.2)  # the log's last line
