@@ -3,20 +3,21 @@
 A class pressing Generate at once sends dozens of small requests. At batch 1-4 the UNet on a CPU is bound by the
 per-call cost of its operators, not by arithmetic, so running the requests together does several times more work per
 second. ``Batcher.submit`` is called from each request's thread and blocks until that request's rows are done; one
-worker thread collects the requests that arrive together (it waits ``window_s`` after the first, and again while more
+worker thread (or ``num_workers``, each taking the next group while the others run theirs) collects the requests
+that arrive together (it waits ``window_s`` after the first, and again while more
 keep coming, up to ``max_window_s``), groups them by (model, ``SamplingJob.group_key``) and runs each group, up to
 ``max_rows`` images, through ``sampling.run_jobs``; a group larger than that is cut into equal runs, not into full
 ones and a small remainder (a run of 4 images costs almost what one of 48 does). Each request keeps its own seeds,
 classes, guidance, eta, callback, previews and stop (see ``sampling``). Past ``max_queued_rows`` waiting images a new
 request is refused at once with ``ServerBusy``, whose message says when to try again.
 
-The worker is the one thread that should run torch with several threads (``num_threads``). torch's intra-op
+The workers are the threads that should run torch with several threads (``num_threads`` each). torch's intra-op
 threads are OpenMP teams, and each application thread that runs a parallel op gets a team of its own; once the
 teams hold more threads than there are cores, libgomp stops letting idle team threads spin and puts them to sleep
 after every one of the UNet's ~2,000 small parallel regions. Measured on 2 cores (Fashion-MNIST UNet, batch 64): 26 ms
 a call in the only thread with a team, 48-64 ms in a thread while the main thread had a team of 2 too. So an app
 keeps every other thread at one torch thread (``OMP_NUM_THREADS=1`` before torch is imported, see app.py) and gives
-the worker the cores.
+the workers the cores (on 2 cores: two workers of one thread, see ``Batcher``).
 
 When the queue runs empty the worker hands the memory that the C allocator holds free back to the system
 (``release_free_memory``: glibc's ``malloc_trim``). Every new batch size makes new work buffers (and oneDNN
@@ -108,18 +109,26 @@ class Batcher:
     num_threads: torch threads of the worker thread (its own OpenMP team, see the module's docstring); None leaves
         the thread's default.
     trim_when_idle: return the allocator's free memory to the system each time the queue runs empty.
+    num_workers: worker threads, each with ``num_threads`` torch threads, each taking the next group while the
+        others run theirs; what waits is cut into at least as many runs as there are idle workers (whole requests
+        per run). Under a burst, two one-thread runs side by side on 2 cores beat one two-thread run, whose OpenMP
+        team waits at each of its ~2,000 parallel ops for whichever core the server's other threads hold. (Sharing
+        the cores per call instead, all threads to a run alone, was slower: with two workers' teams alive libgomp
+        counts more threads than cores and lets none of them spin.)
     """
 
     def __init__(self, window_s: float = 0.03, max_rows: int = 128, max_queued_rows: int = 2048,
                  num_threads: int | None = None, trim_when_idle: bool = True,
-                 max_window_s: float | None = None):  # fmt: skip
+                 max_window_s: float | None = None, num_workers: int = 1):  # fmt: skip
         max_window_s = max(window_s, 0.25) if max_window_s is None else max_window_s
         if (window_s < 0 or max_window_s < window_s or max_rows < 1 or max_queued_rows < 1
-                or (num_threads is not None and num_threads < 1)):  # fmt: skip
+                or (num_threads is not None and num_threads < 1) or num_workers < 1):  # fmt: skip
             raise ValueError(
                 f"need 0 <= window_s <= max_window_s, max_rows >= 1, max_queued_rows >= 1, num_threads >= 1 or None, "
-                f"got {window_s}, {max_window_s}, {max_rows}, {max_queued_rows}, {num_threads}"
+                f"num_workers >= 1, got {window_s}, {max_window_s}, {max_rows}, {max_queued_rows}, {num_threads}, "
+                f"{num_workers}"
             )
+        self.num_workers = num_workers
         self.max_window_s = max_window_s
         self.num_threads = num_threads
         self.trim_when_idle = trim_when_idle
@@ -130,9 +139,10 @@ class Batcher:
         self.history: deque[BatchRecord] = deque(maxlen=256)
         self._pending: list[_Request] = []
         self._cond = threading.Condition()
-        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self._seconds_per_image = 0.05  # running estimate, for the retry-after message
-        self._running_rows = 0
+        self._running_rows = 0  # images in the runs under way (all workers)
+        self._active_runs = 0  # runs under way (all workers)
 
     # ------------------------------------------------------------------ the caller's side
     def submit(self, model: SamplingModel, job: SamplingJob) -> Tensor:
@@ -143,9 +153,10 @@ class Batcher:
             if queued + job.num_images > self.max_queued_rows and queued > 0:
                 raise ServerBusy(queued, self.max_queued_rows, queued * self._seconds_per_image)
             self._pending.append(request)
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._loop, name="ldm-batcher", daemon=True)
-                self._worker.start()
+            self._workers = [w for w in self._workers if w.is_alive()]
+            while len(self._workers) < self.num_workers:  # the first submit, or after the workers went idle
+                self._workers.append(threading.Thread(target=self._loop, name="ldm-batcher", daemon=True))
+                self._workers[-1].start()
             self._cond.notify_all()
         request.done.wait()
         if isinstance(request.result, BaseException):
@@ -162,8 +173,10 @@ class Batcher:
         """The oldest request's group, oldest first: at least that request, up to ``max_rows`` images and, when the
         waiting requests of its kind need n runs, about 1/n of their images (equal runs, no small remainder)."""
         key = self._pending[0].key
-        waiting = sum(r.job.num_images for r in self._pending if r.key == key)
-        runs = -(-waiting // self.max_rows)
+        kind = [r for r in self._pending if r.key == key]
+        waiting = sum(r.job.num_images for r in kind)
+        idle = self.num_workers - self._active_runs  # this worker included
+        runs = max(-(-waiting // self.max_rows), min(idle, len(kind)))
         share = -(-waiting // runs)  # ceil(waiting / runs) <= max_rows
         group, rows = [], 0
         for r in self._pending:
@@ -172,7 +185,8 @@ class Batcher:
                 rows += r.job.num_images
         taken = set(map(id, group))
         self._pending = [r for r in self._pending if id(r) not in taken]
-        self._running_rows = rows
+        self._running_rows += rows
+        self._active_runs += 1
         return group
 
     def _gather(self) -> None:
@@ -197,10 +211,12 @@ class Batcher:
         while True:
             with self._cond:
                 if not self._cond.wait_for(lambda: self._pending, timeout=30.0):
-                    self._worker = None  # idle: the next submit starts a fresh worker
-                    return
+                    self._workers = [w for w in self._workers if w is not threading.current_thread()]
+                    return  # idle: the next submit starts fresh workers
             self._gather()
             with self._cond:
+                if not self._pending:  # another worker took what had gathered
+                    continue
                 group = self._take_group()
             self._run(group)
             with self._cond:
@@ -221,7 +237,8 @@ class Batcher:
         log.info("batched run: %d requests, %d images, %.3f s", len(group), images, seconds)
         with self._cond:
             self._seconds_per_image = 0.7 * self._seconds_per_image + 0.3 * seconds / max(images, 1)
-            self._running_rows = 0
+            self._running_rows -= images
+            self._active_runs -= 1
         for r, result in zip(group, results, strict=True):
             r.result = result
             r.done.set()

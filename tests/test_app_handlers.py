@@ -339,10 +339,22 @@ def test_launch_settings_keep_the_page_offline():
 
 
 def test_the_sampler_thread_gets_ldm_num_threads_or_all_cores(monkeypatch):
-    from demo.registry import ModelRegistry, sampling_threads
+    from demo.registry import ModelRegistry, sampler_workers, sampling_threads
 
     monkeypatch.setenv("LDM_NUM_THREADS", "3")
+    monkeypatch.setenv("LDM_SAMPLER_WORKERS", "1")
     assert ModelRegistry([]).batcher.num_threads == 3
+    monkeypatch.setenv("LDM_NUM_THREADS", "4")
+    monkeypatch.setenv("LDM_SAMPLER_WORKERS", "2")  # two workers share the threads
+    batcher = ModelRegistry([]).batcher
+    assert (batcher.num_workers, batcher.num_threads) == (2, 2)
+    monkeypatch.delenv("LDM_SAMPLER_WORKERS")
+    assert sampler_workers() == (2 if (os.cpu_count() or 1) >= 2 else 1)
+    for bad in ("two", "0", "-1"):
+        monkeypatch.setenv("LDM_SAMPLER_WORKERS", bad)
+        with pytest.raises(ValueError, match="LDM_SAMPLER_WORKERS must be a whole number of workers, 1 or more"):
+            sampler_workers()
+    monkeypatch.delenv("LDM_SAMPLER_WORKERS")
     monkeypatch.delenv("LDM_NUM_THREADS")
     assert sampling_threads() == (os.cpu_count() or 1)
     for bad in ("two", "0", "-1"):

@@ -327,3 +327,39 @@ def test_in_a_run_of_many_requests_each_previews_less_often_taking_turns(tiny_pi
         assert steps and set(steps) <= set(slots) and len(steps) in (3, 4), (k, steps)
         assert all(b - a == 6 for a, b in itertools.pairwise(steps))  # every third slot
     assert max(per_step.values()) <= 7 and sum(per_step.values()) == sum(len(v) for v in got.values())
+
+
+def test_two_workers_split_what_waits_into_runs_side_by_side(tiny_pipe: LatentDiffusionPipeline) -> None:
+    batcher = Batcher(window_s=0.2, num_workers=2, num_threads=1)
+    pipe, _ = batched_pipe(tiny_pipe, batcher)
+    overlap = {"now": 0, "most": 0}
+    lock = threading.Lock()
+    inner = pipe.model_output
+    threads_seen: set[int] = set()
+
+    def watched(x: torch.Tensor, t: torch.Tensor, class_emb: torch.Tensor) -> torch.Tensor:
+        with lock:
+            overlap["now"] += 1
+            overlap["most"] = max(overlap["most"], overlap["now"])
+            threads_seen.add(torch.get_num_threads())
+        try:
+            time.sleep(0.002)  # long enough for the other run's calls to meet this one
+            return inner(x, t, class_emb)
+        finally:
+            with lock:
+                overlap["now"] -= 1
+
+    pipe.model_output = watched  # type: ignore[method-assign]
+    alone = [tiny_pipe(num_inference_steps=STEPS, **r) for r in REQUESTS]
+    merged = run_together([lambda r=r: pipe(num_inference_steps=STEPS, **r) for r in REQUESTS])
+    # 4 requests (7 images) with both workers idle: two runs of whole requests (which go where depends on the order
+    # in which they arrived)
+    runs = [(b.requests, b.images) for b in batcher.history]
+    assert len(runs) == 2 and sum(r for r, _ in runs) == 4 and sum(i for _, i in runs) == 7
+    assert overlap["most"] == 2  # the two runs sampled at the same time
+    assert threads_seen == {1}  # each worker on its own one torch thread
+    for a, m in zip(alone, merged, strict=True):
+        assert m.seeds == a.seeds
+        assert np.abs(m.images - a.images).max() < 1 / 255  # DESIGN.md: within one 8-bit level
+    with pytest.raises(ValueError, match="num_workers"):
+        Batcher(num_workers=0)
