@@ -29,7 +29,8 @@ def sampler_workers() -> int:
     """The batcher's workers (``ldm_core.batching``), which share ``sampling_threads``: ``LDM_SAMPLER_WORKERS``,
     else 2 where there are 2 cores or more. Measured on 2 cores (benchmarks/bench_serving.py, one server after the
     other): bursts of 10, 30 and 50 students in 2.0, 4.7 and 10.8 s with two one-thread workers against 2.2-2.8,
-    7.3-8.3 and 13.0-13.5 s with one two-thread worker; one request alone the same (0.58-0.71 s)."""
+    7.3-8.3 and 13.0-13.5 s with one two-thread worker; on a less contended run 2.1, 4.1, 8.0 s against 1.9, 4.5,
+    8.9 s; one request alone the same."""
     value = os.environ.get("LDM_SAMPLER_WORKERS", "")
     if not value:
         return 2 if (os.cpu_count() or 1) >= 2 else 1
