@@ -31,26 +31,22 @@ def sampler_workers() -> int:
     other): bursts of 10, 30 and 50 students in 2.0, 4.7 and 10.8 s with two one-thread workers against 2.2-2.8,
     7.3-8.3 and 13.0-13.5 s with one two-thread worker; on a less contended run 2.1, 4.1, 8.0 s against 1.9, 4.5,
     8.9 s; one request alone the same."""
-    value = os.environ.get("LDM_SAMPLER_WORKERS", "")
-    if not value:
-        return 2 if (os.cpu_count() or 1) >= 2 else 1
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise ValueError(f"LDM_SAMPLER_WORKERS must be a whole number of workers, 1 or more, got {value!r}")
-    return n
+    return _count_from_env("LDM_SAMPLER_WORKERS", "workers", 2 if (os.cpu_count() or 1) >= 2 else 1)
 
 
 def sampling_threads() -> int:
     """Torch threads of the batcher's worker, the app's one thread with several (``ldm_core.batching``):
     ``LDM_NUM_THREADS``, else all cores."""
-    value = os.environ.get("LDM_NUM_THREADS", "")
+    return _count_from_env("LDM_NUM_THREADS", "threads", os.cpu_count() or 1)
+
+
+def _count_from_env(name: str, what: str, default: int) -> int:
+    """A whole number >= 1 from the environment variable ``name``, ``default`` when it is unset or empty."""
+    value = os.environ.get(name, "")
     if not value:
-        return os.cpu_count() or 1
+        return default
     if not value.strip().isdigit() or int(value) < 1:
-        raise ValueError(f"LDM_NUM_THREADS must be a whole number of threads, 1 or more, got {value!r}")
+        raise ValueError(f"{name} must be a whole number of {what}, 1 or more, got {value!r}")
     return int(value)
 
 
