@@ -62,6 +62,13 @@ def tree_rss_mb(pid: int) -> float:
     return sum(_status_kb(p, "VmRSS") for p in process_tree(pid)) / 1024
 
 
+def cpu_s_of(pid: int) -> float:
+    """CPU seconds (user + system) that ``pid`` has used so far, all its threads (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
+
+
 def peak_rss_mb(pid: int) -> float:
     """The kernel's high-water mark of ``pid``'s own resident memory (VmHWM), in MB."""
     return _status_kb(pid, "VmHWM") / 1024

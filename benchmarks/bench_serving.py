@@ -35,7 +35,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-from app_server import ROOT, UNET_MODES, MemorySampler, batch_runs, launch, peak_rss_mb, tree_rss_mb
+from app_server import ROOT, UNET_MODES, MemorySampler, batch_runs, cpu_s_of, launch, peak_rss_mb, tree_rss_mb
 from app_workload import MIXED, Workload
 from gradio_client import Client
 
@@ -186,7 +186,7 @@ def measure(args: argparse.Namespace, unet: str) -> None:
         print(f"warm-up request: {warm.wall_s:.2f} s, errors: {dict(warm.errors) or 'none'}\n")
         sampler.take_peak()
         lines = ["| phase | students | served | errors | p50 s | p95 s | max s | wall s | served/s | peak RSS MB | "
-                 "client CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                 "client CPU s | server CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         notes: list[str] = []
         peaks: list[float] = []
         for n in args.students:
@@ -196,7 +196,7 @@ def measure(args: argparse.Namespace, unet: str) -> None:
             plan = work.plan(args.endpoint, n)
             clients = [student_client(server.url) for _ in range(n)]
             sampler.take_peak()
-            cpu = cpu_s()
+            cpu, server_cpu = cpu_s(), cpu_s_of(server.pid)
             _, log_at = batch_runs(server.log_path)
             print(f"burst of {n} starts", file=sys.stderr, flush=True)  # a profiler can attach from here
             b = burst(clients, plan, args.timeout)
@@ -206,17 +206,22 @@ def measure(args: argparse.Namespace, unet: str) -> None:
             notes.append(f"{n} students, burst: {len(runs)} sampler runs (requests/images/seconds: "
                          f"{', '.join(f'{r}/{i}/{t:.2f}' for r, i, t in runs)}), sampling {sum(t for *_, t in runs):.1f} "
                          f"s of the {b.wall_s:.1f} s")  # fmt: skip
-            lines.append(f"{row('burst', n, b, peaks[-1])} {cpu_s() - cpu:.1f} |")
+            lines.append(
+                f"{row('burst', n, b, peaks[-1])} {cpu_s() - cpu:.1f} | {cpu_s_of(server.pid) - server_cpu:.1f} |"
+            )
             for c in clients:
                 c.close()
             for msg, k in b.errors.most_common():
                 notes.append(f"{n} students, burst: {k} x {msg}")
             if args.no_sequential or time.perf_counter() > deadline:
                 continue
-            cpu = cpu_s()
+            cpu, server_cpu = cpu_s(), cpu_s_of(server.pid)
             s = one_at_a_time(probe, plan, args.timeout)
             peaks.append(sampler.take_peak())
-            lines.append(f"{row('one at a time', n, s, peaks[-1])} {cpu_s() - cpu:.1f} |")
+            lines.append(
+                f"{row('one at a time', n, s, peaks[-1])} {cpu_s() - cpu:.1f} | "
+                f"{cpu_s_of(server.pid) - server_cpu:.1f} |"
+            )
             for msg, k in s.errors.most_common():
                 notes.append(f"{n} students, one at a time: {k} x {msg}")
             if b.served and s.served and b.wall_s and s.wall_s:
@@ -229,7 +234,10 @@ def measure(args: argparse.Namespace, unet: str) -> None:
             print("-", note)
         print(f"- server peak memory: VmHWM of app.py {peak_rss_mb(server.pid):.0f} MB; sampled RSS of app.py and its "
               f"children, highest of the run: {max(peaks, default=0):.0f} MB (per phase in the table)")  # fmt: skip
-        print("- client CPU s: what this benchmark's own clients used of the same cores in that phase\n")
+        print(
+            "- client CPU s: what this benchmark's own clients used of the same cores in that phase; server CPU s: "
+            "what app.py used in it (all threads; the cores give 2 x wall s at most on 2 cores)\n"
+        )
         probe.close()
     finally:
         sampler.stop()

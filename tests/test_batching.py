@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 import torch
 
 from ldm_core import Batcher, LatentDiffusionPipeline, Preview, ServerBusy
+from ldm_core.batching import _Request
 from ldm_core.sampling import SamplingJob, run_jobs
 
 STEPS = 6
@@ -327,6 +329,19 @@ def test_in_a_run_of_many_requests_each_previews_less_often_taking_turns(tiny_pi
         assert steps and set(steps) <= set(slots) and len(steps) in (3, 4), (k, steps)
         assert all(b - a == 6 for a, b in itertools.pairwise(steps))  # every third slot
     assert max(per_step.values()) <= 7 and sum(per_step.values()) == sum(len(v) for v in got.values())
+
+
+def test_with_two_workers_a_burst_is_cut_into_an_even_number_of_runs() -> None:
+    batcher = Batcher(max_rows=16, num_workers=2)
+    model = object()
+    batcher._pending = [_Request(model, SimpleNamespace(num_images=4, group_key="k")) for _ in range(12)]  # type: ignore[arg-type]
+    taken = []
+    for finished_before in (False, False, True, False):  # both workers take a run, one ends, takes the next, ...
+        if finished_before:
+            batcher._active_runs -= 1
+        taken.append(sum(r.job.num_images for r in batcher._take_group()))
+    # 48 images, at most 16 a run: three runs of 16 would leave one worker idle through the third; four of 12 do not
+    assert taken == [12, 12, 12, 12] and not batcher._pending
 
 
 def test_two_workers_split_what_waits_into_runs_side_by_side(tiny_pipe: LatentDiffusionPipeline) -> None:
