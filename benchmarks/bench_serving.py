@@ -163,6 +163,12 @@ def cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def phase_cpu(server_pid: int):
+    """Start a phase's CPU count; the returned function gives the table's two CPU cells (client, server) since."""
+    client, server = cpu_s(), cpu_s_of(server_pid)
+    return lambda: f"{cpu_s() - client:.1f} | {cpu_s_of(server_pid) - server:.1f} |"
+
+
 def measure(args: argparse.Namespace, unet: str) -> None:
     """Launch app.py with its denoisers run as ``unet``, run every phase, print the table and notes, stop it."""
     t0 = time.perf_counter()
@@ -196,7 +202,7 @@ def measure(args: argparse.Namespace, unet: str) -> None:
             plan = work.plan(args.endpoint, n)
             clients = [student_client(server.url) for _ in range(n)]
             sampler.take_peak()
-            cpu, server_cpu = cpu_s(), cpu_s_of(server.pid)
+            used = phase_cpu(server.pid)
             _, log_at = batch_runs(server.log_path)
             print(f"burst of {n} starts", file=sys.stderr, flush=True)  # a profiler can attach from here
             b = burst(clients, plan, args.timeout)
@@ -206,22 +212,17 @@ def measure(args: argparse.Namespace, unet: str) -> None:
             notes.append(f"{n} students, burst: {len(runs)} sampler runs (requests/images/seconds: "
                          f"{', '.join(f'{r}/{i}/{t:.2f}' for r, i, t in runs)}), sampling {sum(t for *_, t in runs):.1f} "
                          f"s of the {b.wall_s:.1f} s")  # fmt: skip
-            lines.append(
-                f"{row('burst', n, b, peaks[-1])} {cpu_s() - cpu:.1f} | {cpu_s_of(server.pid) - server_cpu:.1f} |"
-            )
+            lines.append(f"{row('burst', n, b, peaks[-1])} {used()}")
             for c in clients:
                 c.close()
             for msg, k in b.errors.most_common():
                 notes.append(f"{n} students, burst: {k} x {msg}")
             if args.no_sequential or time.perf_counter() > deadline:
                 continue
-            cpu, server_cpu = cpu_s(), cpu_s_of(server.pid)
+            used = phase_cpu(server.pid)
             s = one_at_a_time(probe, plan, args.timeout)
             peaks.append(sampler.take_peak())
-            lines.append(
-                f"{row('one at a time', n, s, peaks[-1])} {cpu_s() - cpu:.1f} | "
-                f"{cpu_s_of(server.pid) - server_cpu:.1f} |"
-            )
+            lines.append(f"{row('one at a time', n, s, peaks[-1])} {used()}")
             for msg, k in s.errors.most_common():
                 notes.append(f"{n} students, one at a time: {k} x {msg}")
             if b.served and s.served and b.wall_s and s.wall_s:
@@ -236,7 +237,7 @@ def measure(args: argparse.Namespace, unet: str) -> None:
               f"children, highest of the run: {max(peaks, default=0):.0f} MB (per phase in the table)")  # fmt: skip
         print(
             "- client CPU s: what this benchmark's own clients used of the same cores in that phase; server CPU s: "
-            "what app.py used in it (all threads; the cores give 2 x wall s at most on 2 cores)\n"
+            f"what app.py used in it (all threads; {os.cpu_count()} cores give {os.cpu_count()} x wall s at most)\n"
         )
         probe.close()
     finally:

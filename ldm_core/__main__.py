@@ -336,7 +336,11 @@ def add_train(sub: Any) -> None:
 # ---------------------------------------------------------------------------------------------------- report
 def add_report(sub: Any) -> None:
     p = sub.add_parser("report", help="loss curves and a sample grid of a trained model, for its model card")
-    p.add_argument("--run", required=True, help="run folder of `train all` (holds vae/ and diffusion/ logs)")
+    p.add_argument(
+        "--run",
+        required=True,
+        help="run folder of `train all` (holds vae/ and diffusion/ logs) or of `train diffusion` (its log.jsonl)",
+    )
     p.add_argument("--model", required=True, help="model folder; loss.png and samples.png are written into it")
     p.add_argument("--per-class", type=positive_int, default=8, help="samples per class (default 8)")
     p.add_argument("--steps", type=positive_int, default=50, help="DDIM steps (default 50)")

@@ -28,7 +28,9 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 def plot_losses(run: str | Path, out: str | Path, title: str = "") -> Path:
     """The VAE's L1 (and PSNR) and the denoiser's loss, against steps, from ``<run>/{vae,diffusion}``.
 
-    A third panel shows ``<run>/decoder`` (the decoder fine-tuned on noisy latents, ``train decoder``) if it exists.
+    A middle panel shows ``<run>/decoder`` (the decoder fine-tuned on noisy latents, ``train decoder``) if it exists.
+    ``run`` may also be a denoiser's own run folder (``train diffusion --vae <model> --out <run>``: its log is
+    ``<run>/log.jsonl``); without ``<run>/vae`` the VAE panel is left out.
     """
     import matplotlib
     import matplotlib.ticker
@@ -37,23 +39,29 @@ def plot_losses(run: str | Path, out: str | Path, title: str = "") -> Path:
     import matplotlib.pyplot as plt
 
     run = Path(run)
-    vae = [e for e in read_log(run / "vae" / "log.jsonl") if "l1" in e]
-    diff = [e for e in read_log(run / "diffusion" / "log.jsonl") if "loss" in e]
-    decoder_log = run / "decoder" / "log.jsonl"
-    dec = [e for e in read_log(decoder_log) if "loss" in e] if decoder_log.exists() else []
-    fig, axes = plt.subplots(1, 3 if dec else 2, figsize=(12 if dec else 8, 2.8), dpi=80)
-    a, b = axes[0], axes[-1]
-    steps = np.array([e["step"] for e in vae])
-    a.plot(steps, smooth(np.array([e["l1"] for e in vae]), 5), color="tab:blue")
-    a.set(xlabel="step", ylabel="L1 (pixels in [-1, 1])", yscale="log", title="VAE")
-    psnr_axis = a.twinx()
-    psnr_axis.plot(steps, smooth(np.array([e["psnr"] for e in vae]), 5), color="tab:orange")
-    psnr_axis.set_ylabel("PSNR (dB)", color="tab:orange")
+    files = {stage: run / stage / "log.jsonl" for stage in ("vae", "decoder", "diffusion")}
+    if not files["diffusion"].exists():
+        files["diffusion"] = run / "log.jsonl"
+    logs = {stage: [e for e in read_log(path) if ("l1" if stage == "vae" else "loss") in e]
+            for stage, path in files.items() if stage == "diffusion" or path.exists()}  # fmt: skip
+    fig, axes = plt.subplots(1, len(logs), figsize=(4 * len(logs), 2.8), dpi=80, squeeze=False)
+    axes = axes[0]
+    panels = dict(zip(logs, axes))
+    if "vae" in panels:
+        vae, a = logs["vae"], panels["vae"]
+        steps = np.array([e["step"] for e in vae])
+        a.plot(steps, smooth(np.array([e["l1"] for e in vae]), 5), color="tab:blue")
+        a.set(xlabel="step", ylabel="L1 (pixels in [-1, 1])", yscale="log", title="VAE")
+        psnr_axis = a.twinx()
+        psnr_axis.plot(steps, smooth(np.array([e["psnr"] for e in vae]), 5), color="tab:orange")
+        psnr_axis.set_ylabel("PSNR (dB)", color="tab:orange")
+    if "decoder" in panels:
+        dec, a = logs["decoder"], panels["decoder"]
+        a.plot([e["step"] for e in dec], smooth(np.array([e["loss"] for e in dec]), 5), color="tab:purple")
+        a.set(xlabel="step", ylabel="L1 on noisy latents", yscale="log", title="decoder fine-tuning")
+    diff, b = logs["diffusion"], panels["diffusion"]
     b.plot([e["step"] for e in diff], smooth(np.array([e["loss"] for e in diff]), 5), color="tab:green")
     b.set(xlabel="step", ylabel="MSE", title="denoiser", yscale="log")
-    if dec:
-        axes[1].plot([e["step"] for e in dec], smooth(np.array([e["loss"] for e in dec]), 5), color="tab:purple")
-        axes[1].set(xlabel="step", ylabel="L1 on noisy latents", yscale="log", title="decoder fine-tuning")
     for axis in axes:  # log axes labelled at 1, 2, 5 x 10^k only
         axis.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         axis.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))

@@ -149,6 +149,10 @@ def test_train_all_exports_a_model(tmp_path: Path, capsys: pytest.CaptureFixture
         == 0
     )
     assert Image.open(tmp_path / "bars2" / "loss.png").size == (960, 224)  # a third panel: the decoder
+    # a denoiser's own run folder (trained on a finished model's VAE): its loss alone
+    assert run(["report", "--run", str(tmp_path / "run" / "diffusion"), "--model", str(tmp_path / "bars2"), "--steps",
+                "2"], capsys)[0] == 0  # fmt: skip
+    assert Image.open(tmp_path / "bars2" / "loss.png").size == (320, 224)
 
 
 def test_report_with_data_measures_train_and_test_and_finds_neighbours(tmp_path, tiny_model_dir, capsys) -> None:
