@@ -80,9 +80,10 @@ class SamplerControls:
 
 
 def sampler_controls(
-    bindings: ModelBindings, pipe: LatentDiffusionPipeline, prefix: str, steps: int = 25, sampler: str = "ddim"
+    bindings: ModelBindings, pipe: LatentDiffusionPipeline, prefix: str, steps: int = 25
 ) -> SamplerControls:
-    """Steps (1..1000), guidance, sampler (every one the library has) and eta, with elem_ids ``<prefix>-steps`` ..."""
+    """Steps (1..1000), guidance, sampler (every one the library has) and eta, with elem_ids ``<prefix>-steps`` ...
+    Guidance and sampler start at the picked model's defaults and follow the model menu."""
     with gr.Row():
         steps_slider = bindings.add(
             gr.Slider(1, min(MAX_STEPS, pipe.num_train_timesteps), value=steps, step=1, label=t("w.steps"),
@@ -95,7 +96,10 @@ def sampler_controls(
             lambda p: {"value": p.default_guidance_scale},
         )  # fmt: skip
     with gr.Row():
-        sampler_dd = gr.Dropdown(pipe.sampler_names, value=sampler, label=t("w.sampler"), elem_id=f"{prefix}-sampler")
+        sampler_dd = bindings.add(
+            gr.Dropdown(pipe.sampler_names, value=pipe.default_sampler, label=t("w.sampler"), elem_id=f"{prefix}-sampler"),
+            lambda p: {"value": p.default_sampler},
+        )  # fmt: skip
         eta = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label=t("w.eta"),
                         elem_id=f"{prefix}-eta")  # fmt: skip
     return SamplerControls(steps_slider, guidance, sampler_dd, eta)

@@ -11,8 +11,8 @@ the same size). The rows of the table, from best possible to the model's own:
   vs test. Real images of the same distribution; no generator can be expected to get below it.
 - ceiling: the VAE reconstructions of that same train subset vs test. The diffusion model samples VAE latents
   and the VAE decodes them, so a perfect latent model would score about this; do not expect samples to beat it.
-- samples: ``per_class`` generated images per class (DDIM, 50 steps, the model's default guidance) vs test, and the
-  classifier's accuracy on the requested class.
+- samples: ``per_class`` generated images per class (50 steps of the model's default sampler, DDIM unless its
+  config names another, at its default guidance) vs test, and the classifier's accuracy on the requested class.
 - also: VAE reconstruction PSNR on the first 2,000 images of the (shuffled) test split (per image, then averaged;
   and from the MSE of the whole set), FD of their reconstructions vs the test split, and FD of (up to 10,000) train
   images vs test. ``--recon-images 0 --train-images 0`` uses all of test and train (slower on Fashion-MNIST).
@@ -56,7 +56,9 @@ class EvalConfig:
     per_class: int = 100  # generated images per class (and train-subset images per class for the floor)
     num_inference_steps: int = 50  # sampler steps per image
     guidance_scale: float | None = None  # classifier-free guidance; None = the model's default
-    sampler: str = "ddim"  # any name in ldm_core.SAMPLERS
+    sampler: str | None = (
+        None  # any name in ldm_core.SAMPLERS; None = the model's default (DDIM unless its config says)
+    )
     seed: int = 0  # generated image i uses seed + i; the train subset is drawn by np.random.default_rng(seed)
     batch_size: int = 200  # images per pipeline / classifier call (at most 256)
     recon_images: int = 2_000  # test images to reconstruct through the VAE, from the start (0 = all of test)
@@ -215,6 +217,7 @@ def evaluate(
         "num_samples": len(samples),
         **asdict(cfg),
         "guidance_scale": pipe.default_guidance_scale if cfg.guidance_scale is None else cfg.guidance_scale,
+        "sampler": pipe.default_sampler if cfg.sampler is None else cfg.sampler,
         "guidance_interval": list(pipe.guidance_interval),
         "num_test": len(test_x),
         "num_train": n_train,
@@ -376,7 +379,7 @@ def register(subparsers: Any) -> None:
         metavar="LO,HI",
         help="guide only at timesteps LO <= t < HI (default: the model's)",
     )
-    ev.add_argument("--sampler", default="ddim", help="sampler name (default ddim)")
+    ev.add_argument("--sampler", default=None, help="sampler name (default: the model's, ddim unless its config says)")
     ev.add_argument("--seed", type=int, default=0, help="sample i uses seed + i; also picks the train subset")
     ev.add_argument("--batch-size", type=int, default=200, help="images per batch (at most 256)")
     ev.add_argument("--recon-images", type=int, default=2000, help="test images to reconstruct (0 = all)")

@@ -31,7 +31,7 @@ from .compiled import CompiledUNet, threads_for_batch
 from .previews import PREVIEW_FILE, LinearPreviewDecoder
 from .previews import config_dict as preview_config_dict
 from .previews import from_config_dict as preview_config
-from .samplers import SAMPLERS, StepInfo, ddim_invert, guided_denoiser, randn
+from .samplers import DEFAULT_SAMPLER, SAMPLERS, StepInfo, ddim_invert, guided_denoiser, randn
 from .sampling import REPAINT, Preview, SamplingJob, preview_every, run_job
 from .schedule import NoiseSchedule, make_schedule
 from .unet import UNet, UNetConfig
@@ -122,6 +122,7 @@ class LatentDiffusionPipeline:
         self.preview_decoder: LinearPreviewDecoder | None = None  # a cheap latent -> image decoder for live previews
         self.compiled_unet: CompiledUNet | None = None  # set by ``compile``: the UNet's calls once it is warmed up
         self.guidance_interval: tuple[int, int] = self._full_interval  # guidance only at lo <= t < hi (see setter)
+        self.default_sampler = DEFAULT_SAMPLER  # what ``sampler=None`` means (config.json ``default_sampler``)
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -149,7 +150,8 @@ class LatentDiffusionPipeline:
                 raise CheckpointError(f"{Path(folder) / 'config.json'} has an unusable preview config: {e}") from e
             load_state(preview, weights[PREVIEW_FILE], PREVIEW_FILE)
         known = {"vae", "unet", "schedule", "image_size", "scaling_factor", "class_names", "default_guidance_scale",
-                 "name", "files", "format", "format_version", PREVIEW_FILE, "guidance_interval"}  # fmt: skip
+                 "name", "files", "format", "format_version", PREVIEW_FILE, "guidance_interval",
+                 "default_sampler"}  # fmt: skip
         pipe = cls(
             vae,
             unet,
@@ -166,6 +168,11 @@ class LatentDiffusionPipeline:
                 pipe.set_guidance_interval(*config["guidance_interval"])
             except (TypeError, ValueError) as e:
                 raise CheckpointError(f"{Path(folder) / 'config.json'} has an unusable guidance_interval: {e}") from e
+        if "default_sampler" in config:
+            if not isinstance(config["default_sampler"], str) or config["default_sampler"] not in SAMPLERS:
+                raise CheckpointError(f"{Path(folder) / 'config.json'} has an unknown default_sampler "
+                                      f"{config['default_sampler']!r}; allowed: {sorted(SAMPLERS)}")  # fmt: skip
+            pipe.default_sampler = config["default_sampler"]
         return pipe.to(device)
 
     def config_dict(self) -> dict[str, Any]:
@@ -183,6 +190,7 @@ class LatentDiffusionPipeline:
                 if self.guidance_interval != self._full_interval
                 else {}
             ),
+            **({"default_sampler": self.default_sampler} if self.default_sampler != DEFAULT_SAMPLER else {}),
             **self.extra_config,
             **(
                 {PREVIEW_FILE: preview_config_dict(self.preview_decoder.config)}
@@ -256,11 +264,13 @@ class LatentDiffusionPipeline:
         self.guidance_interval = (int(lo), int(hi))
 
     # ------------------------------------------------------------------ checks
-    def check_args(self, num_inference_steps: Any = 50, guidance_scale: Any = None, sampler: Any = "ddim",
+    def check_args(self, num_inference_steps: Any = 50, guidance_scale: Any = None, sampler: Any = None,
                    eta: Any = 0.0, output_type: Any = "np", timestep_spacing: Any = "trailing") -> SamplingArgs:  # fmt: skip
-        """The sampler settings of a call, checked; ``guidance_scale=None`` takes the model's default."""
+        """The sampler settings of a call, checked; ``guidance_scale=None`` and ``sampler=None`` take the model's
+        defaults (``default_guidance_scale``, ``default_sampler``)."""
         return SamplingArgs.check(self.num_train_timesteps, self.default_guidance_scale, num_inference_steps,
-                                  guidance_scale, sampler, eta, output_type, timestep_spacing)  # fmt: skip
+                                  guidance_scale, self.default_sampler if sampler is None else sampler, eta,
+                                  output_type, timestep_spacing)  # fmt: skip
 
     def _labels(self, class_labels: Any, num_images: int | None = None) -> list[int]:
         return check_labels(class_labels, self.class_names, self.name, num_images)
@@ -390,7 +400,7 @@ class LatentDiffusionPipeline:
         class_labels: Sequence[int | None] | int | None = None,
         num_inference_steps: int = 50,
         guidance_scale: float | None = None,
-        sampler: str = "ddim",
+        sampler: str | None = None,
         eta: float = 0.0,
         seed: int = 0,
         output_type: str = "np",
@@ -438,7 +448,7 @@ class LatentDiffusionPipeline:
         class_labels: Sequence[int | None] | int | None = None,
         num_inference_steps: int = 50,
         guidance_scale: float | None = None,
-        sampler: str = "ddim",
+        sampler: str | None = None,
         eta: float = 0.0,
         seed: int = 0,
         output_type: str = "np",
@@ -517,7 +527,7 @@ class LatentDiffusionPipeline:
         class_labels: Sequence[int | None] | int | None = None,
         num_inference_steps: int = 50,
         guidance_scale: float | None = None,
-        sampler: str = "ddim",
+        sampler: str | None = None,
         eta: float = 0.0,
         seed: int = 0,
         output_type: str = "np",
@@ -586,7 +596,7 @@ class LatentDiffusionPipeline:
         method: str = "slerp",
         num_inference_steps: int = 50,
         guidance_scale: float | None = None,
-        sampler: str = "ddim",
+        sampler: str | None = None,
         eta: float = 0.0,
         output_type: str = "np",
         *,

@@ -281,6 +281,7 @@ SAMPLERS: dict[str, Callable[..., Tensor]] = {
     "euler": sample_euler,
     "heun": sample_heun,
 }
+DEFAULT_SAMPLER = "ddim"  # a model's sampler unless its config.json names another (``default_sampler``)
 STOCHASTIC_SAMPLERS = ("ddpm",)  # always draw noise; "ddim" draws when eta > 0
 
 

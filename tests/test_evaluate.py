@@ -184,6 +184,20 @@ def test_evaluate_samples_do_not_depend_on_the_batch_size(tiny_setup):
     assert a["fd_train"] == pytest.approx(0.0, abs=1e-9) and b["fd_train"] > 1e-6
 
 
+def test_evaluate_samples_with_the_models_default_sampler_unless_told(tiny_setup):
+    import copy
+
+    pipe, classifier, data = tiny_setup
+    pipe = copy.deepcopy(pipe)
+    pipe.default_sampler = "dpmpp_2m"
+    base = {"per_class": 2, "num_inference_steps": 3, "batch_size": 6}
+    own = evaluate(pipe, classifier, data, EvalConfig(**base))
+    told = evaluate(pipe, classifier, data, EvalConfig(**base, sampler="dpmpp_2m"))
+    ddim = evaluate(pipe, classifier, data, EvalConfig(**base, sampler="ddim"))
+    assert (own["sampler"], told["sampler"], ddim["sampler"]) == ("dpmpp_2m", "dpmpp_2m", "ddim")
+    assert own["fd_samples"] == told["fd_samples"] and own["fd_samples"] != ddim["fd_samples"]
+
+
 def test_evaluate_refuses_a_classifier_of_other_classes(tiny_setup):
     pipe, _, data = tiny_setup
     other = SmallCNN(ClassifierConfig(num_classes=10, widths=(4,), feature_dim=4))

@@ -129,6 +129,11 @@ def test_nothing_resets_the_presets_after_show_me_sets_the_model(app):  # noqa: 
     # and the user's pick sends every model-dependent widget the picked model's values
     sent = dict(zip(on_input[0].outputs, on_input[0].fn("MNIST digits"), strict=True))
     assert sent[ids["gen-class"]]["value"] == "0" and sent[ids["gen-guidance"]]["value"] == 2.0  # the tiny default
+    # the sampler menus start at the first model's sampler and follow the pick
+    assert [ids[f"{tab}-sampler"].value for tab in ("gen", "interp", "edit", "inpaint")] == ["dpmpp_2m"] * 4
+    assert [sent[ids[f"{tab}-sampler"]]["value"] for tab in ("gen", "interp", "edit", "inpaint")] == ["ddim"] * 4
+    back = dict(zip(on_input[0].outputs, on_input[0].fn(CLOTHES), strict=True))
+    assert back[ids["gen-sampler"]]["value"] == "dpmpp_2m"
 
 
 @pytest.mark.parametrize("key", ["reverse", "chapter", "guidance"])

@@ -262,6 +262,36 @@ def test_float16_weights_halve_the_folder_and_load_into_float32(tmp_path, tiny_p
     assert 0 < np.abs(out16 - out32).max() < 0.02  # rounded, so not identical, but close
 
 
+def test_default_sampler_from_the_config_is_what_sampler_none_runs(tmp_path) -> None:
+    """A model folder may name its sampler (config.json ``default_sampler``, as a diffusers repo ships its
+    scheduler): every task's ``sampler=None`` then runs it; naming a sampler still wins; an unknown one is refused."""
+    import json
+
+    from ldm_core.checkpoint import CheckpointError
+
+    pipe = make_tiny_pipeline()
+    assert pipe.default_sampler == "ddim" and "default_sampler" not in pipe.config_dict()
+    kw = {"num_inference_steps": STEPS, "guidance_scale": 2.0, "seed": 3, "output_type": "latent"}
+    ddim, dpm = pipe([1, 2], sampler="ddim", **kw).latents, pipe([1, 2], sampler="dpmpp_2m", **kw).latents
+    assert (ddim - dpm).abs().max() > 1e-3
+    assert torch.equal(pipe([1, 2], **kw).latents, ddim)
+    pipe.default_sampler = "dpmpp_2m"
+    pipe.save_pretrained(tmp_path / "m")
+    again = LatentDiffusionPipeline.from_pretrained(tmp_path / "m")
+    assert again.default_sampler == "dpmpp_2m" and again.check_args().sampler == "dpmpp_2m"
+    torch.testing.assert_close(again([1, 2], **kw).latents, dpm, rtol=0, atol=0)
+    torch.testing.assert_close(again([1, 2], sampler="ddim", **kw).latents, ddim, rtol=0, atol=0)
+    image = np.full((again.image_size, again.image_size, again.image_channels), 0.5, np.float32)
+    edit = again.img2img(image, 0.5, [1], **kw).latents  # the other tasks take it too
+    assert torch.equal(edit, again.img2img(image, 0.5, [1], sampler="dpmpp_2m", **kw).latents)
+    assert not torch.equal(edit, again.img2img(image, 0.5, [1], sampler="ddim", **kw).latents)
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    for bad in ("plms", 3):
+        (tmp_path / "m" / "config.json").write_text(json.dumps({**config, "default_sampler": bad}))
+        with pytest.raises(CheckpointError, match="unknown default_sampler"):
+            LatentDiffusionPipeline.from_pretrained(tmp_path / "m")
+
+
 def test_guidance_interval_guides_only_inside_and_is_kept_with_the_model(tmp_path) -> None:
     """Guidance at lo <= t < hi only: the same as DDIM with the guided ε̂ inside and the plain conditional one (one
     UNet pass) outside; the interval is saved with the model and a bad one is refused."""
