@@ -343,7 +343,9 @@ def add_report(sub: Any) -> None:
     )
     p.add_argument("--model", required=True, help="model folder; loss.png and samples.png are written into it")
     p.add_argument("--per-class", type=positive_int, default=8, help="samples per class (default 8)")
-    p.add_argument("--steps", type=positive_int, default=50, help="DDIM steps (default 50)")
+    p.add_argument(
+        "--steps", type=positive_int, default=50, help="sampler steps (default 50; the model's default sampler)"
+    )
     p.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
     p.add_argument("--seed", type=int, default=0, help="sample i of each row uses seed + i")
     p.add_argument("--data", default=None, help="the training data: adds nearest.png and train/test losses")

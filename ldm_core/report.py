@@ -76,7 +76,7 @@ def plot_losses(run: str | Path, out: str | Path, title: str = "") -> Path:
 
 def sample_grid(pipe: LatentDiffusionPipeline, out: str | Path, per_class: int = 8, steps: int = 50,
                 guidance_scale: float | None = None, seed: int = 0) -> Path:  # fmt: skip
-    """One row per class, ``per_class`` seeds per row (seed + i), DDIM."""
+    """One row per class, ``per_class`` seeds per row (seed + i), the model's default sampler and guidance."""
     labels = [c for c in range(len(pipe.class_names)) for _ in range(per_class)]
     images = pipe(labels, num_inference_steps=steps, guidance_scale=guidance_scale, seed=seed).images
     return save_grid(images, Path(out), ncols=per_class)
