@@ -56,9 +56,7 @@ class EvalConfig:
     per_class: int = 100  # generated images per class (and train-subset images per class for the floor)
     num_inference_steps: int = 50  # sampler steps per image
     guidance_scale: float | None = None  # classifier-free guidance; None = the model's default
-    sampler: str | None = (
-        None  # any name in ldm_core.SAMPLERS; None = the model's default (DDIM unless its config says)
-    )
+    sampler: str | None = None  # a name in ldm_core.SAMPLERS; None = the model's default_sampler
     seed: int = 0  # generated image i uses seed + i; the train subset is drawn by np.random.default_rng(seed)
     batch_size: int = 200  # images per pipeline / classifier call (at most 256)
     recon_images: int = 2_000  # test images to reconstruct through the VAE, from the start (0 = all of test)
