@@ -4,6 +4,11 @@ Every sampler has the signature
 
     sample_x(denoiser, x, schedule, timesteps, *, eta, generators, callback, step_hook) -> x_0
 
+and is written once, as its loop of steps: ``steps_x(x, schedule, timesteps, *, ...)`` is a generator that yields
+each ``(x_t, t)`` it needs denoised, is sent ε̂ back, and returns x_0 (``sample_x`` = ``drive(steps_x(...),
+denoiser)``). So a caller can hold several loops at different steps and answer all of their denoiser calls with one
+batched call (``ldm_core.sampling``: requests join a run that is under way).
+
 - ``denoiser(x_t [B, ...], t [B] int64) -> ε̂ [B, ...]`` predicts the noise (see ``guided_denoiser``);
 - ``x`` is the starting latent x_{t_0} in the variance-preserving (DDPM) scale: pure noise ~ N(0, I) at
   the start of a full run, or a partly noised latent for img2img;
@@ -20,8 +25,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -30,6 +36,7 @@ from .schedule import NoiseSchedule
 
 Denoiser = Callable[[Tensor, Tensor], Tensor]
 StepHook = Callable[[int, int, Tensor], Tensor]
+SamplerSteps = Generator[tuple[Tensor, Tensor], Tensor, Tensor]  # yields (x_t, t [B]), is sent ε̂, returns x_0
 
 
 @dataclass
@@ -65,8 +72,7 @@ def _alpha_bar(schedule: NoiseSchedule, t: int) -> float:
     return float(schedule.alpha_bar(t))
 
 
-def sample_ddpm(
-    denoiser: Denoiser,
+def steps_ddpm(
     x: Tensor,
     schedule: NoiseSchedule,
     timesteps: Tensor,
@@ -75,14 +81,14 @@ def sample_ddpm(
     generators: list[torch.Generator],
     callback: Callback | None = None,
     step_hook: StepHook | None = None,
-) -> Tensor:
+) -> SamplerSteps:
     """Ancestral sampling, DDPM Algorithm 2, respaced to the given timesteps (``eta`` is not used)."""
     for i, t in enumerate(timesteps.tolist()):
         t_prev = _next_t(timesteps, i)
         a_t, a_prev = _alpha_bar(schedule, t), _alpha_bar(schedule, t_prev)  # ᾱ_t, ᾱ_{t-1}
         alpha_t = a_t / a_prev  # α_t of the respaced chain
         beta_t = 1.0 - alpha_t  # β_t
-        eps = denoiser(x, _t(t, x))
+        eps = yield x, _t(t, x)
         x0 = schedule.predict_x0(x, t, eps)
         if callback is not None:
             callback(StepInfo(i, t, x, eps, x0))
@@ -139,8 +145,7 @@ def ddim_step(
     return x_prev, x0
 
 
-def sample_ddim(
-    denoiser: Denoiser,
+def steps_ddim(
     x: Tensor,
     schedule: NoiseSchedule,
     timesteps: Tensor,
@@ -149,11 +154,11 @@ def sample_ddim(
     generators: list[torch.Generator] | None = None,
     callback: Callback | None = None,
     step_hook: StepHook | None = None,
-) -> Tensor:
+) -> SamplerSteps:
     """DDIM (Song et al. 2021) eq. 12; eta = 0 is deterministic, eta = 1 has DDPM's variance."""
     for i, t in enumerate(timesteps.tolist()):
         t_prev = _next_t(timesteps, i)
-        eps = denoiser(x, _t(t, x))
+        eps = yield x, _t(t, x)
         if callback is not None:
             callback(StepInfo(i, t, x, eps, schedule.predict_x0(x, t, eps)))
         x, _ = ddim_step(x, eps, schedule, t, t_prev, eta=eta, generators=generators)
@@ -162,8 +167,7 @@ def sample_ddim(
     return x
 
 
-def sample_dpmpp_2m(
-    denoiser: Denoiser,
+def steps_dpmpp_2m(
     x: Tensor,
     schedule: NoiseSchedule,
     timesteps: Tensor,
@@ -172,7 +176,7 @@ def sample_dpmpp_2m(
     generators: list[torch.Generator] | None = None,
     callback: Callback | None = None,
     step_hook: StepHook | None = None,
-) -> Tensor:
+) -> SamplerSteps:
     """DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2), data prediction, midpoint; first order at the ends."""
     old_x0: Tensor | None = None
     h_prev = 0.0
@@ -181,7 +185,7 @@ def sample_dpmpp_2m(
         a_s, a_t = _alpha_bar(schedule, t), _alpha_bar(schedule, t_prev)
         alpha_s, sigma_s = math.sqrt(a_s), math.sqrt(1.0 - a_s)  # α_s, σ_s of the VP process
         alpha_t, sigma_t = math.sqrt(a_t), math.sqrt(1.0 - a_t)
-        eps = denoiser(x, _t(t, x))
+        eps = yield x, _t(t, x)
         x0 = (x - sigma_s * eps) / alpha_s  # data prediction D
         if callback is not None:
             callback(StepInfo(i, t, x, eps, x0))
@@ -204,8 +208,7 @@ def sample_dpmpp_2m(
     return x
 
 
-def sample_euler(
-    denoiser: Denoiser,
+def steps_euler(
     x: Tensor,
     schedule: NoiseSchedule,
     timesteps: Tensor,
@@ -214,7 +217,7 @@ def sample_euler(
     generators: list[torch.Generator] | None = None,
     callback: Callback | None = None,
     step_hook: StepHook | None = None,
-) -> Tensor:
+) -> SamplerSteps:
     """Euler's method on the probability-flow ODE dx/dσ = (x - D(x; σ)) / σ (Karras et al. 2022, Algorithm 1 line 5).
 
     It runs in the variance-exploding scale x̃ = x / sqrt(ᾱ) = x sqrt(σ² + 1); with ε-prediction it takes the same
@@ -224,7 +227,7 @@ def sample_euler(
         t_prev = _next_t(timesteps, i)
         a_s, a_t = _alpha_bar(schedule, t), _alpha_bar(schedule, t_prev)
         sig, sig_next = math.sqrt((1.0 - a_s) / a_s), math.sqrt((1.0 - a_t) / a_t)  # σ_i, σ_{i+1}
-        eps = denoiser(x, _t(t, x))
+        eps = yield x, _t(t, x)
         x_ve = x * math.sqrt(sig**2 + 1.0)  # x̃ in the VE scale
         x0 = x_ve - sig * eps  # D(x̃; σ)
         if callback is not None:
@@ -237,8 +240,7 @@ def sample_euler(
     return x
 
 
-def sample_heun(
-    denoiser: Denoiser,
+def steps_heun(
     x: Tensor,
     schedule: NoiseSchedule,
     timesteps: Tensor,
@@ -247,7 +249,7 @@ def sample_heun(
     generators: list[torch.Generator] | None = None,
     callback: Callback | None = None,
     step_hook: StepHook | None = None,
-) -> Tensor:
+) -> SamplerSteps:
     """Heun's second-order method (Karras et al. 2022, Algorithm 1): Euler, then a trapezoidal correction.
 
     Two denoiser calls per step except the last (σ = 0), where it is an Euler step. Beware very large σ_max: on the
@@ -257,7 +259,7 @@ def sample_heun(
         t_prev = _next_t(timesteps, i)
         a_s, a_t = _alpha_bar(schedule, t), _alpha_bar(schedule, t_prev)
         sig, sig_next = math.sqrt((1.0 - a_s) / a_s), math.sqrt((1.0 - a_t) / a_t)
-        eps = denoiser(x, _t(t, x))
+        eps = yield x, _t(t, x)
         x_ve = x * math.sqrt(sig**2 + 1.0)
         x0 = x_ve - sig * eps
         if callback is not None:
@@ -265,7 +267,7 @@ def sample_heun(
         d = (x_ve - x0) / sig
         x_next = x_ve + d * (sig_next - sig)
         if sig_next > 0:
-            eps_2 = denoiser(x_next / math.sqrt(sig_next**2 + 1.0), _t(t_prev, x))
+            eps_2 = yield x_next / math.sqrt(sig_next**2 + 1.0), _t(t_prev, x)
             d_2 = eps_2  # (x̃' - D(x̃'; σ')) / σ' = ε̂'
             x_next = x_ve + 0.5 * (d + d_2) * (sig_next - sig)
         x = x_next / math.sqrt(sig_next**2 + 1.0)
@@ -274,6 +276,38 @@ def sample_heun(
     return x
 
 
+def drive(steps: SamplerSteps, denoiser: Denoiser) -> Tensor:
+    """Run a sampler's loop of steps to the end, answering each of its denoiser calls with ``denoiser``."""
+    try:
+        x, t = next(steps)
+        while True:
+            x, t = steps.send(denoiser(x, t))
+    except StopIteration as done:
+        return done.value
+
+
+def _driven(steps: Callable[..., SamplerSteps]) -> Callable[..., Tensor]:
+    def sample(denoiser: Denoiser, x: Tensor, schedule: NoiseSchedule, timesteps: Tensor, **kwargs: Any) -> Tensor:
+        return drive(steps(x, schedule, timesteps, **kwargs), denoiser)
+
+    sample.__name__ = sample.__qualname__ = steps.__name__.replace("steps_", "sample_")
+    sample.__doc__ = steps.__doc__
+    return sample
+
+
+sample_ddpm = _driven(steps_ddpm)
+sample_ddim = _driven(steps_ddim)
+sample_dpmpp_2m = _driven(steps_dpmpp_2m)
+sample_euler = _driven(steps_euler)
+sample_heun = _driven(steps_heun)
+
+SAMPLER_STEPS: dict[str, Callable[..., SamplerSteps]] = {
+    "ddpm": steps_ddpm,
+    "ddim": steps_ddim,
+    "dpmpp_2m": steps_dpmpp_2m,
+    "euler": steps_euler,
+    "heun": steps_heun,
+}
 SAMPLERS: dict[str, Callable[..., Tensor]] = {
     "ddpm": sample_ddpm,
     "ddim": sample_ddim,
@@ -360,12 +394,20 @@ def guided_output(
     """Classifier-free guidance (Ho & Salimans 2022): ε̂ = ε̂(∅) + s (ε̂(c) - ε̂(∅)), for x [B, ...] at t [B].
 
     ``guidance_scale`` is one number or one per image ([B] tensor). The conditional and unconditional passes run
-    as one batched forward; where every scale is 1 only the conditional pass runs (the plain conditional model).
+    as one batched forward; where every scale is 1 only the conditional pass runs (the plain conditional model),
+    and in a batch of mixed scales only the images whose scale is not 1 get an unconditional pass (a merged batch
+    of requests at different steps, some inside their guidance interval and some outside it).
     """
     if isinstance(guidance_scale, Tensor) and bool((guidance_scale == guidance_scale[0]).all()):
         guidance_scale = float(guidance_scale[0])  # one scale: the same arithmetic as a request alone
+    guided = (guidance_scale != 1.0).nonzero()[:, 0] if isinstance(guidance_scale, Tensor) else None
     if isinstance(guidance_scale, float | int) and guidance_scale == 1.0:
         out = model(x, t, cond_emb)
+    elif guided is not None and len(guided) < len(x):  # some rows unguided: their unconditional pass is skipped
+        both = model(torch.cat([x, x[guided]]), torch.cat([t, t[guided]]), torch.cat([cond_emb, null_emb[guided]]))
+        out, out_uncond = both[: len(x)].clone(), both[len(x) :]
+        scale = guidance_scale[guided].to(x.dtype).reshape(-1, *([1] * (x.ndim - 1)))  # type: ignore[index]
+        out[guided] = out_uncond + scale * (out[guided] - out_uncond)
     else:
         both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([null_emb, cond_emb]))
         out_uncond, out_cond = both.chunk(2)
@@ -393,8 +435,7 @@ def guided_denoiser(
     return denoise
 
 
-def sample_repaint(
-    denoiser: Denoiser,
+def steps_repaint(
     x: Tensor,
     schedule: NoiseSchedule,
     timesteps: Tensor,
@@ -406,7 +447,7 @@ def sample_repaint(
     eta: float = 1.0,
     generators: list[torch.Generator],
     callback: Callback | None = None,
-) -> Tensor:
+) -> SamplerSteps:
     """RePaint (Lugmayr et al. 2022, Algorithm 1) over respaced timesteps.
 
     ``known`` is the clean latent x_0 of the image [B, c, h, w]; ``mask`` [B or 1, 1, h, w] is 1 where to
@@ -419,7 +460,7 @@ def sample_repaint(
     for i, (hi, lo) in enumerate(itertools.pairwise(levels)):
         t_from, t_to = level_t[hi], level_t[lo]
         if lo < hi:  # denoise one step
-            eps = denoiser(x, _t(t_from, x))
+            eps = yield x, _t(t_from, x)
             if callback is not None:
                 callback(StepInfo(i, t_from, x, eps, schedule.predict_x0(x, t_from, eps)))
             x_unknown, _ = ddim_step(x, eps, schedule, t_from, t_to, eta=eta, generators=generators)
@@ -433,3 +474,6 @@ def sample_repaint(
             noise = randn(tuple(x.shape), generators, x.dtype).to(x.device)
             x = math.sqrt(ratio) * x + math.sqrt(1.0 - ratio) * noise
     return x
+
+
+sample_repaint = _driven(steps_repaint)

@@ -1,8 +1,11 @@
 """The one sampling routine: several requests' rows run as one batched denoising loop.
 
 Every task of the pipeline (generate, img2img, inpaint, interpolate) ends in a ``SamplingJob``: its starting latents,
-timesteps, class embeddings, and per-image guidance, eta and generators. ``run_jobs`` concatenates the jobs that share
-a sampler and timesteps, runs the sampler once over all rows, and hands each job back only its own rows:
+timesteps, class embeddings, and per-image guidance, eta and generators. A ``SamplingRun`` holds the jobs of one model
+and latent shape: the jobs that share a sampler and timesteps and start together are one sampler loop over all their
+rows (a cohort), and jobs may join while others are part-way, with other settings too: each step answers the
+denoiser calls of every cohort with one batched UNet call, each row at its own timestep. Each job gets back only its
+own rows, as soon as its loop ends (``run_jobs``: a run of given jobs to the end):
 
 - its ``callback`` sees ``StepInfo`` of its rows; its ``step_hook`` rewrites its rows only;
 - its previews (``on_preview``) are decoded in one batched call for all jobs that want one at that step;
@@ -25,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .samplers import Callback, StepHook, StepInfo, get_sampler, guided_output, sample_repaint
+from .samplers import SAMPLER_STEPS, Callback, StepHook, StepInfo, get_sampler, guided_output, steps_repaint
 from .schedule import NoiseSchedule
 
 REPAINT = "repaint"  # RePaint's resampling loop: a sampler of its own (samplers.sample_repaint)
@@ -98,12 +101,17 @@ class SamplingJob:
 
     @property
     def group_key(self) -> tuple[Any, ...]:
-        """Jobs with equal keys can share one sampling loop."""
+        """Jobs with equal keys can share one sampling loop (its scalar steps; their rows side by side)."""
         return (self.sampler, tuple(self.timesteps.tolist()), self.sampler_options, tuple(self.x.shape[1:]))
+
+    @property
+    def batch_key(self) -> tuple[int, ...]:
+        """Jobs of one model with equal keys can share one run: its denoiser calls, whatever their steps."""
+        return tuple(self.x.shape[1:])
 
 
 class _AllDropped(Exception):
-    """Every job of a batch was dropped: nothing is left to sample."""
+    """Every job of a cohort was dropped: nothing is left to sample."""
 
 
 def guidance_in(guidance: Tensor, t: Tensor, lo: int, hi: int) -> Tensor:
@@ -116,60 +124,67 @@ def _cat(jobs: Sequence[SamplingJob], get: Callable[[SamplingJob], Tensor]) -> T
     return torch.cat([get(j) for j in jobs])
 
 
-@torch.inference_mode()
-def run_jobs(model: SamplingModel, jobs: Sequence[SamplingJob]) -> list[Tensor | BaseException]:
-    """Run jobs with one group key as one batched sampling loop. Returns each job's final latents [n, c, h, w], or
-    the exception that dropped it."""
-    keys = {j.group_key for j in jobs}
-    if len(keys) != 1:
-        raise ValueError(f"run_jobs needs jobs with one sampler, timesteps and latent shape, got {len(keys)} kinds")
-    first = jobs[0]
-    bounds = [0, *itertools.accumulate(j.num_images for j in jobs)]
-    rows = [slice(a, b) for a, b in itertools.pairwise(bounds)]
-    B = bounds[-1]
-    x = _cat(jobs, lambda j: j.x).float()  # [B, c, h, w]
-    emb, null = _cat(jobs, lambda j: j.class_emb), model.null_embeddings(B)  # [B, d]
-    guidance, eta = _cat(jobs, lambda j: j.guidance), _cat(jobs, lambda j: j.eta)  # [B]
-    generators = [g for j in jobs for g in j.generators]
-    errors: list[BaseException | None] = [None] * len(jobs)
-    active = torch.ones(B, dtype=torch.bool)
-    total = len(first.timesteps)
+class _Cohort:
+    """Jobs of one group key that joined a run together: one sampler loop (``samplers.steps_x``) over their rows."""
 
-    def drop(k: int, error: BaseException) -> None:
-        errors[k] = error
-        active[rows[k]] = False
+    def __init__(self, run: SamplingRun, jobs: Sequence[SamplingJob], turns: Sequence[int]):
+        self.run, self.jobs, self.turns = run, list(jobs), list(turns)
+        model, first = run.model, jobs[0]
+        bounds = [0, *itertools.accumulate(j.num_images for j in jobs)]
+        self.rows = [slice(a, b) for a, b in itertools.pairwise(bounds)]
+        n = bounds[-1]
+        x = _cat(jobs, lambda j: j.x).float()  # [n, c, h, w]
+        self.emb, self.null = _cat(jobs, lambda j: j.class_emb), model.null_embeddings(n)  # [n, d]
+        self.guidance, eta = _cat(jobs, lambda j: j.guidance), _cat(jobs, lambda j: j.eta)  # [n]
+        generators = [g for j in jobs for g in j.generators]
+        self.errors: list[BaseException | None] = [None] * len(jobs)
+        self.active = torch.ones(n, dtype=torch.bool)
+        self.total = len(first.timesteps)
+        self.want: tuple[Tensor, Tensor] | None = None  # the (x_t, t) its sampler waits to have denoised
+        self.final: Tensor | None = None  # x_0 of every row once the loop has ended
+        # one eta for all: the scalar arithmetic of a request alone (per-row only when requests differ)
+        eta_arg: float | Tensor = float(eta[0]) if bool((eta == eta[0]).all()) else eta
+        if first.sampler == REPAINT:
+            self.steps = steps_repaint(x, model.schedule, first.timesteps, generators=generators, callback=self.on_step,
+                                       known=_cat(jobs, lambda j: j.sampler_rows["known"]),
+                                       mask=_cat(jobs, lambda j: j.sampler_rows["mask"]), **dict(first.sampler_options))  # fmt: skip
+        else:
+            get_sampler(first.sampler)  # an unknown name: a clear error
+            self.steps = SAMPLER_STEPS[first.sampler](x, model.schedule, first.timesteps, eta=eta_arg,
+                                                      generators=generators, callback=self.on_step, step_hook=self.hook)  # fmt: skip
+        self.advance(None)
 
-    lo, hi = getattr(model, "guidance_interval", (0, model.schedule.num_train_timesteps))
+    def advance(self, eps: Tensor | None) -> None:
+        """Send the sampler its ε̂ (None: start it) and keep what it asks for next, or its result."""
+        try:
+            self.want = next(self.steps) if eps is None else self.steps.send(eps)
+        except StopIteration as done:
+            self.want, self.final = None, done.value
+        except _AllDropped:
+            self.want = None
 
-    def denoise(x: Tensor, t: Tensor) -> Tensor:
-        g = guidance if lo == 0 and hi >= model.schedule.num_train_timesteps else guidance_in(guidance, t, lo, hi)
-        if bool(active.all()):
-            return guided_output(model.model_output, model.schedule, x, t, emb, null, g, model.prediction_type)
-        keep = active.nonzero()[:, 0]  # dropped rows leave the network's batch; their ε̂ is 0
-        out = torch.zeros_like(x)
-        out[keep] = guided_output(model.model_output, model.schedule, x[keep], t[keep], emb[keep], null[keep],
-                                  g[keep], model.prediction_type)  # fmt: skip
-        return out
+    def drop(self, k: int, error: BaseException) -> None:
+        self.errors[k] = error
+        self.active[self.rows[k]] = False
 
-    stride = -(-len(jobs) // PREVIEWING_JOBS)  # 1 for up to 8 requests: each previews every preview_every steps
-
-    def due(k: int, job: SamplingJob, done: int) -> bool:
+    def due(self, k: int, job: SamplingJob, done: int) -> bool:
         """Job k shows a preview after step ``done``: every ``preview_every`` steps, and in a run of more than
-        PREVIEWING_JOBS requests only at every ``stride``-th of those, the jobs taking turns (k shifts the turn)."""
-        if errors[k] is not None or not job.preview_every or job.on_preview is None or done >= total:
+        PREVIEWING_JOBS requests only at every ``stride``-th of those, the jobs taking turns (its turn shifts it)."""
+        if self.errors[k] is not None or not job.preview_every or job.on_preview is None or done >= self.total:
             return False
         slot, rest = divmod(done, job.preview_every)
-        return rest == 0 and (slot + k) % stride == 0
+        return rest == 0 and (slot + self.turns[k]) % self.run.preview_stride() == 0
 
-    def on_step(info: StepInfo) -> None:
+    def on_step(self, info: StepInfo) -> None:
         done = info.i + 1
-        wants = [k for k, j in enumerate(jobs) if due(k, j, done)]
+        jobs, rows = self.jobs, self.rows
+        wants = [k for k, j in enumerate(jobs) if self.due(k, j, done)]
         if wants:
             picked = torch.cat([info.x0[rows[k]] for k in wants])
-            images = np.split(model.preview_images(picked), list(itertools.accumulate(
+            images = np.split(self.run.model.preview_images(picked), list(itertools.accumulate(
                 jobs[k].num_images for k in wants))[:-1])  # fmt: skip
         for k, job in enumerate(jobs):
-            if errors[k] is not None:
+            if self.errors[k] is not None:
                 continue
             r = rows[k]
             try:
@@ -179,34 +194,118 @@ def run_jobs(model: SamplingModel, jobs: Sequence[SamplingJob]) -> list[Tensor |
                 if job.callback is not None:
                     job.callback(StepInfo(info.i, info.t, info.x_t[r], info.eps[r], info.x0[r]))
                 if k in wants:
-                    job.on_preview(Preview(done, total, images[wants.index(k)]))  # type: ignore[misc]
+                    job.on_preview(Preview(done, self.total, images[wants.index(k)]))  # type: ignore[misc]
             except Exception as e:
-                drop(k, e)
-        if not bool(active.any()):
+                self.drop(k, e)
+        if not bool(self.active.any()):
             raise _AllDropped
 
-    def hook(i: int, t_prev: int, x: Tensor) -> Tensor:
-        for k, job in enumerate(jobs):
-            if job.step_hook is not None and errors[k] is None:
+    def hook(self, i: int, t_prev: int, x: Tensor) -> Tensor:
+        for k, job in enumerate(self.jobs):
+            if job.step_hook is not None and self.errors[k] is None:
                 try:
-                    x[rows[k]] = job.step_hook(i, t_prev, x[rows[k]])
+                    x[self.rows[k]] = job.step_hook(i, t_prev, x[self.rows[k]])
                 except Exception as e:
-                    drop(k, e)
+                    self.drop(k, e)
         return x
 
-    # one eta for all: the scalar arithmetic of a request alone (per-row only when requests differ)
-    eta_arg: float | Tensor = float(eta[0]) if bool((eta == eta[0]).all()) else eta
-    try:
-        if first.sampler == REPAINT:
-            z = sample_repaint(denoise, x, model.schedule, first.timesteps, generators=generators, callback=on_step,
-                               known=_cat(jobs, lambda j: j.sampler_rows["known"]),
-                               mask=_cat(jobs, lambda j: j.sampler_rows["mask"]), **dict(first.sampler_options))  # fmt: skip
-        else:
-            z = get_sampler(first.sampler)(denoise, x, model.schedule, first.timesteps, eta=eta_arg,
-                                           generators=generators, callback=on_step, step_hook=hook)  # fmt: skip
-    except _AllDropped:
-        return [e for e in errors if e is not None]
-    return [errors[k] if errors[k] is not None else z[r] for k, r in enumerate(rows)]
+    def results(self) -> list[tuple[SamplingJob, Tensor | BaseException]]:
+        out: list[tuple[SamplingJob, Tensor | BaseException]] = []
+        for k, job in enumerate(self.jobs):
+            error = self.errors[k]
+            out.append((job, error if error is not None else self.final[self.rows[k]]))  # type: ignore[index]
+        return out
+
+
+class SamplingRun:
+    """Sampling loops of one model and latent shape whose denoiser calls are answered together.
+
+    ``add`` starts jobs at any time, also while earlier ones are part-way (each group key's jobs as one sampler
+    loop, a "cohort"); ``step`` makes one batched denoiser call for the rows every loop waits on (each at its own
+    timestep, with its own guidance: a row outside its guidance interval skips the unconditional pass) and returns
+    the jobs that ended. Each job gets the images it gets alone: rows never mix, only the batch they are computed in
+    changes (float reordering, far within one 8-bit level).
+    """
+
+    def __init__(self, model: SamplingModel):
+        self.model = model
+        self.cohorts: list[_Cohort] = []
+        self.shape: tuple[int, ...] | None = None
+        self.turns = 0  # jobs admitted so far: each job's turn among the previewing ones
+
+    def __bool__(self) -> bool:
+        return bool(self.cohorts)
+
+    @property
+    def rows(self) -> int:
+        """Images still being sampled."""
+        return sum(int(c.active.sum()) for c in self.cohorts if c.want is not None)
+
+    def preview_stride(self) -> int:
+        """1 for up to PREVIEWING_JOBS live jobs: each previews every ``preview_every`` steps; more take turns."""
+        live = sum(e is None for c in self.cohorts if c.want is not None for e in c.errors)
+        return max(1, -(-live // PREVIEWING_JOBS))
+
+    @torch.inference_mode()
+    def add(self, jobs: Sequence[SamplingJob]) -> None:
+        """Start ``jobs`` (one sampler loop per group key) from their first step."""
+        shapes = {j.batch_key for j in jobs} | ({self.shape} if self.shape is not None else set())
+        if len(shapes) != 1:
+            raise ValueError(f"a sampling run needs one latent shape, got {sorted(shapes)}")
+        self.shape = shapes.pop()
+        kinds: dict[tuple[Any, ...], list[SamplingJob]] = {}
+        for j in jobs:
+            kinds.setdefault(j.group_key, []).append(j)
+        for group in kinds.values():
+            self.cohorts.append(_Cohort(self, group, range(self.turns, self.turns + len(group))))
+            self.turns += len(group)
+
+    @torch.inference_mode()
+    def step(self) -> list[tuple[SamplingJob, Tensor | BaseException]]:
+        """One batched denoiser call for every waiting loop; -> the jobs that ended, with their latents or error."""
+        live = [c for c in self.cohorts if c.want is not None]
+        if live:
+            model = self.model
+            lo, hi = getattr(model, "guidance_interval", (0, model.schedule.num_train_timesteps))
+            full = lo == 0 and hi >= model.schedule.num_train_timesteps
+            keeps = [None if bool(c.active.all()) else c.active.nonzero()[:, 0] for c in live]
+
+            def rows_of(c: _Cohort, keep: Tensor | None, value: Tensor) -> Tensor:
+                return value if keep is None else value[keep]  # dropped rows leave the network's batch
+
+            xs = [rows_of(c, k, c.want[0]) for c, k in zip(live, keeps, strict=True)]  # type: ignore[index]
+            ts = [rows_of(c, k, c.want[1]) for c, k in zip(live, keeps, strict=True)]  # type: ignore[index]
+            gs = [rows_of(c, k, c.guidance if full else guidance_in(c.guidance, c.want[1], lo, hi))  # type: ignore[index]
+                  for c, k in zip(live, keeps, strict=True)]  # fmt: skip
+            one = len(live) == 1
+            out = guided_output(
+                model.model_output, model.schedule, xs[0] if one else torch.cat(xs), ts[0] if one else torch.cat(ts),
+                torch.cat([rows_of(c, k, c.emb) for c, k in zip(live, keeps, strict=True)]),
+                torch.cat([rows_of(c, k, c.null) for c, k in zip(live, keeps, strict=True)]),
+                gs[0] if one else torch.cat(gs), model.prediction_type,
+            )  # fmt: skip
+            start = 0
+            for c, keep, x in zip(live, keeps, xs, strict=True):
+                eps = out[start : start + len(x)]
+                start += len(x)
+                if keep is not None:
+                    eps, part = torch.zeros_like(c.want[0]), eps  # type: ignore[index]
+                    eps[keep] = part
+                c.advance(eps)
+        ended = [c for c in self.cohorts if c.want is None]
+        self.cohorts = [c for c in self.cohorts if c.want is not None]
+        return [pair for c in ended for pair in c.results()]
+
+
+def run_jobs(model: SamplingModel, jobs: Sequence[SamplingJob]) -> list[Tensor | BaseException]:
+    """Run jobs of one latent shape as one batched sampling run. Returns each job's final latents [n, c, h, w], or
+    the exception that dropped it."""
+    run = SamplingRun(model)
+    run.add(jobs)
+    results: dict[int, Tensor | BaseException] = {}
+    while run:
+        results.update((id(job), result) for job, result in run.step())
+    return [results[id(j)] for j in jobs]
 
 
 def run_job(model: SamplingModel, job: SamplingJob) -> Tensor:

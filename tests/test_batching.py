@@ -77,7 +77,7 @@ def test_merged_requests_get_the_images_they_get_alone(tiny_pipe: LatentDiffusio
     alone = [tiny_pipe(num_inference_steps=STEPS, sampler=sampler, **r) for r in REQUESTS]
     merged = run_together([lambda r=r: pipe(num_inference_steps=STEPS, sampler=sampler, **r) for r in REQUESTS])
     assert [(b.requests, b.images) for b in batcher.history] == [(4, 7)]  # one batched run of all 7 images
-    assert max(rows) == 14  # 7 images, each with its unconditional twin, in one UNet call
+    assert max(rows) == 13  # 7 images in one UNet call, each with its unconditional twin but the one at guidance 1
     for a, m in zip(alone, merged, strict=True):
         assert m.seeds == a.seeds and m.class_labels == a.class_labels
         torch.testing.assert_close(m.latents, a.latents, atol=1e-3, rtol=1e-3)
@@ -98,6 +98,24 @@ def test_other_settings_form_their_own_group(tiny_pipe: LatentDiffusionPipeline)
     torch.testing.assert_close(
         outs[3].latents, tiny_pipe([1], num_inference_steps=STEPS, seed=4).latents, atol=1e-3, rtol=1e-3
     )
+
+
+def test_other_settings_join_the_same_run_as_sampler_loops_of_their_own(tiny_pipe: LatentDiffusionPipeline) -> None:
+    batcher = Batcher(window_s=0.2, join_running=True)
+    pipe, rows = batched_pipe(tiny_pipe, batcher)
+    requests = [
+        {"class_labels": [0], "num_inference_steps": STEPS, "seed": 1},
+        {"class_labels": [1], "num_inference_steps": STEPS + 1, "seed": 2},  # other timesteps
+        {"class_labels": [2], "num_inference_steps": STEPS, "seed": 3, "sampler": "euler"},  # other sampler
+        {"class_labels": [1], "num_inference_steps": STEPS, "seed": 4},
+    ]
+    outs = run_together([lambda r=r: pipe(guidance_scale=2.0, **r) for r in requests])
+    assert [(b.requests, b.images) for b in batcher.history] == [(4, 4)]  # one run, three sampler loops in it
+    assert rows == [8] * STEPS + [2]  # one UNet call a step for all (x2: guidance); the 7-step loop ends alone
+    for r, out in zip(requests, outs, strict=True):
+        alone = tiny_pipe(guidance_scale=2.0, **r)
+        torch.testing.assert_close(out.latents, alone.latents, atol=1e-3, rtol=1e-3)
+        assert np.abs(out.images - alone.images).max() < 1 / 255
 
 
 def test_max_rows_splits_a_burst(tiny_pipe: LatentDiffusionPipeline) -> None:
@@ -195,14 +213,29 @@ def test_busy_when_too_many_images_wait(tiny_pipe: LatentDiffusionPipeline) -> N
     assert busy[0].retry_after_s > 0
 
 
-def test_run_jobs_refuses_mixed_groups(tiny_pipe: LatentDiffusionPipeline) -> None:
-    def job(steps: int) -> SamplingJob:
-        return SamplingJob(x=torch.zeros(1, 4, 7, 7), timesteps=torch.arange(steps).flip(0), class_emb=tiny_pipe.
-                           class_embeddings([0]), guidance=torch.ones(1), eta=torch.zeros(1),
-                           generators=tiny_pipe.make_generators(0, 1))  # fmt: skip
+def test_one_run_answers_loops_of_other_samplers_and_step_counts_with_one_unet_call_a_step(
+    tiny_pipe: LatentDiffusionPipeline,
+) -> None:
+    def job(steps: int, sampler: str, seed: int, scale: float, latent: tuple[int, ...] = (4, 7, 7)) -> SamplingJob:
+        gens = tiny_pipe.make_generators(seed, 2)
+        return SamplingJob(x=torch.cat([torch.randn((1, *latent), generator=g) for g in gens]),
+                           timesteps=tiny_pipe.check_args(steps, scale, sampler).timesteps(),
+                           class_emb=tiny_pipe.class_embeddings([0, 1]), guidance=torch.full((2,), scale),
+                           eta=torch.zeros(2), generators=gens, sampler=sampler)  # fmt: skip
 
-    with pytest.raises(ValueError, match="one sampler, timesteps and latent shape, got 2 kinds"):
-        run_jobs(tiny_pipe, [job(3), job(4)])
+    specs = [(6, "ddim", 0, 3.0), (4, "dpmpp_2m", 1, 1.0), (3, "heun", 2, 2.0), (6, "ddim", 3, 5.0)]
+    alone = [run_jobs(tiny_pipe, [job(*spec)])[0] for spec in specs]
+    calls: list[int] = []
+    inner = tiny_pipe.model_output
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tiny_pipe, "model_output", lambda x, t, e: calls.append(len(set(t.tolist()))) or inner(x, t, e))
+        merged = run_jobs(tiny_pipe, [job(*spec) for spec in specs])
+    # heun's 3 steps make 5 denoiser calls; the longest loops (ddim, 6 steps) set the number of batched calls
+    assert len(calls) == 6 and max(calls) >= 3  # one call a step, several timesteps in it
+    for a, m in zip(alone, merged, strict=True):
+        torch.testing.assert_close(m, a, atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="a sampling run needs one latent shape"):
+        run_jobs(tiny_pipe, [job(3, "ddim", 0, 1.0), job(3, "ddim", 0, 1.0, latent=(4, 8, 8))])
     with pytest.raises(ValueError, match="needs 2 generators, got 1"):
         SamplingJob(x=torch.zeros(2, 4, 7, 7), timesteps=torch.arange(3), class_emb=torch.zeros(2, 8),
                     guidance=torch.ones(2), eta=torch.zeros(2), generators=tiny_pipe.make_generators(0, 1))  # fmt: skip
@@ -249,9 +282,10 @@ def test_the_worker_hands_free_memory_back_only_when_its_queue_is_empty(
     assert quiet.trims == 0 and calls == [0]
 
 
-def test_a_burst_is_cut_into_equal_runs_not_full_ones_and_a_remainder(tiny_pipe: LatentDiffusionPipeline) -> None:
-    batcher = Batcher(window_s=0.0, max_rows=16)
-    pipe, _rows = batched_pipe(tiny_pipe, batcher)
+def burst_behind_a_blocker(tiny_pipe: LatentDiffusionPipeline, batcher: Batcher) -> tuple[list[int], list[Any]]:
+    """9 requests of 4 images (2 steps, guidance 1) queued while a run of 1 image (3 steps) waits at its first
+    UNet call; -> the rows of every UNet call and the 9 outputs."""
+    pipe, rows = batched_pipe(tiny_pipe, batcher)
     gate, inner = threading.Event(), pipe.model_output
 
     def gated(x: torch.Tensor, t: torch.Tensor, class_emb: torch.Tensor) -> torch.Tensor:
@@ -259,15 +293,15 @@ def test_a_burst_is_cut_into_equal_runs_not_full_ones_and_a_remainder(tiny_pipe:
         return inner(x, t, class_emb)
 
     pipe.model_output = gated  # type: ignore[method-assign]
-    blocker = threading.Thread(target=lambda: pipe([0], num_inference_steps=3, seed=99))  # another kind of job
-    blocker.start()
+    blocker = threading.Thread(target=lambda: pipe([0], num_inference_steps=3, seed=99, guidance_scale=1.0))
+    blocker.start()  # another kind of job (other timesteps)
     deadline = time.monotonic() + 30
     while batcher._running_rows != 1 and time.monotonic() < deadline:
         time.sleep(0.01)
     outs: list[Any] = [None] * 9
 
     def call(s: int) -> None:
-        outs[s] = pipe([0, 1, 2, 0], num_inference_steps=2, seed=s)
+        outs[s] = pipe([0, 1, 2, 0], num_inference_steps=2, seed=s, guidance_scale=1.0)
 
     threads = [threading.Thread(target=call, args=(s,)) for s in range(9)]
     for th in threads:
@@ -277,10 +311,25 @@ def test_a_burst_is_cut_into_equal_runs_not_full_ones_and_a_remainder(tiny_pipe:
     gate.set()
     for th in [blocker, *threads]:
         th.join(60)
-    assert [b.images for b in batcher.history] == [1, 12, 12, 12]  # 36 images: not 16 + 16 + 4
     for s in (0, 8):
-        torch.testing.assert_close(outs[s].latents, tiny_pipe([0, 1, 2, 0], num_inference_steps=2, seed=s).latents,
-                                   atol=1e-3, rtol=1e-3)  # fmt: skip
+        torch.testing.assert_close(outs[s].latents, tiny_pipe([0, 1, 2, 0], num_inference_steps=2, seed=s,
+                                   guidance_scale=1.0).latents, atol=1e-3, rtol=1e-3)  # fmt: skip
+    return rows, outs
+
+
+def test_a_burst_is_cut_into_equal_runs_not_full_ones_and_a_remainder(tiny_pipe: LatentDiffusionPipeline) -> None:
+    batcher = Batcher(window_s=0.0, max_rows=16)
+    burst_behind_a_blocker(tiny_pipe, batcher)
+    assert [b.images for b in batcher.history] == [1, 12, 12, 12]  # 36 images: not 16 + 16 + 4
+
+
+def test_waiting_requests_join_a_run_under_way_up_to_its_row_limit(tiny_pipe: LatentDiffusionPipeline) -> None:
+    batcher = Batcher(window_s=0.0, max_rows=16, join_running=True)
+    rows, _ = burst_behind_a_blocker(tiny_pipe, batcher)
+    # the blocker's first step ran alone; then 3 requests (12 images) joined its run at its second step, the
+    # next 4 once those were done, ... never more than 16 images in a call
+    assert rows[:3] == [1, 13, 13] and max(rows) == 16 and sum(rows) == 3 + 36 * 2
+    assert sum(b.images for b in batcher.history) == 37 and not batcher._pending
 
 
 def test_requests_that_keep_arriving_wait_for_each_other_up_to_the_longest_window(
@@ -378,3 +427,59 @@ def test_two_workers_split_what_waits_into_runs_side_by_side(tiny_pipe: LatentDi
         assert np.abs(m.images - a.images).max() < 1 / 255  # DESIGN.md: within one 8-bit level
     with pytest.raises(ValueError, match="num_workers"):
         Batcher(num_workers=0)
+
+
+def test_a_request_that_arrives_mid_run_joins_it_and_gets_the_images_it_gets_alone(
+    tiny_pipe: LatentDiffusionPipeline,
+) -> None:
+    batcher = Batcher(window_s=0.0, join_running=True)
+    pipe, rows = batched_pipe(tiny_pipe, batcher)
+    inner, late = pipe.model_output, {}
+
+    def arrives_at_the_second_call(x: torch.Tensor, t: torch.Tensor, class_emb: torch.Tensor) -> torch.Tensor:
+        if len(rows) == 2:  # the first request's third step: the second request comes in now
+            late["thread"] = threading.Thread(target=lambda: late.update(out=pipe(
+                [2, 0, 1], num_inference_steps=4, seed=5, guidance_scale=2.0, sampler="dpmpp_2m")))  # fmt: skip
+            late["thread"].start()
+            deadline = time.monotonic() + 30
+            while not batcher._pending and time.monotonic() < deadline:
+                time.sleep(0.005)
+        return inner(x, t, class_emb)
+
+    pipe.model_output = arrives_at_the_second_call  # type: ignore[method-assign]
+    first = pipe([1], num_inference_steps=STEPS, seed=3, guidance_scale=2.0)
+    late["thread"].join(60)
+    # one run: 1 image (x2, guidance) for three steps, the 3 late images beside it from its fourth, on to their own
+    # fourth and last step after the first request has ended
+    assert rows == [2, 2, 2, 8, 8, 8, 6] and [(b.requests, b.images) for b in batcher.history] == [(2, 4)]
+    for out, alone in ((first, tiny_pipe([1], num_inference_steps=STEPS, seed=3, guidance_scale=2.0)),
+                       (late["out"], tiny_pipe([2, 0, 1], num_inference_steps=4, seed=5, guidance_scale=2.0,
+                                               sampler="dpmpp_2m"))):  # fmt: skip
+        torch.testing.assert_close(out.latents, alone.latents, atol=1e-3, rtol=1e-3)
+        assert np.abs(out.images - alone.images).max() < 1 / 255
+
+
+def test_what_joins_a_run_the_oldest_of_its_kind_the_lighter_run_first_and_none_past_another_kind() -> None:
+    batcher = Batcher(max_rows=16, num_workers=2, join_running=True)
+    model, other = object(), object()
+
+    def waiting(m: object, n: int, shape: tuple = (4, 7, 7)) -> _Request:
+        return _Request(m, SimpleNamespace(num_images=n, batch_key=shape))  # type: ignore[arg-type]
+
+    run_a, run_b = SimpleNamespace(rows=4, shape=(4, 7, 7)), SimpleNamespace(rows=8, shape=(4, 7, 7))
+    batcher._runs = [run_a, run_b]  # type: ignore[list-item]
+    batcher._active_runs = 2
+    batcher._pending = [waiting(model, 4) for _ in range(5)]
+    # run a (4 images) takes requests until it holds more than run b (8): 4 -> 8 -> 12
+    assert [r.job.num_images for r in batcher._admit(run_a, model)] == [4, 4]  # type: ignore[arg-type]
+    run_a.rows = 12
+    assert len(batcher._admit(run_b, model)) == 2 and len(batcher._pending) == 1  # type: ignore[arg-type]
+    run_b.rows = 16
+    assert batcher._admit(run_b, model) == []  # type: ignore[arg-type]  # full
+    batcher._active_runs = 1  # a worker is idle: it takes what waits, side by side
+    assert batcher._admit(run_a, model) == []  # type: ignore[arg-type]
+    batcher._active_runs = 2
+    batcher._pending.insert(0, waiting(other, 1))  # the oldest waiting request is another model's: drain, then it
+    assert batcher._admit(run_a, model) == [] and len(batcher._pending) == 2  # type: ignore[arg-type]
+    batcher._pending = [waiting(model, 1, (4, 8, 8))]  # another latent shape cannot share the calls
+    assert batcher._admit(run_a, model) == []  # type: ignore[arg-type]
