@@ -62,11 +62,31 @@ def tree_rss_mb(pid: int) -> float:
     return sum(_status_kb(p, "VmRSS") for p in process_tree(pid)) / 1024
 
 
-def cpu_s_of(pid: int) -> float:
-    """CPU seconds (user + system) that ``pid`` has used so far, all its threads (/proc/PID/stat)."""
-    with open(f"/proc/{pid}/stat") as f:
+def _stat_cpu_s(path: str) -> float:
+    with open(path) as f:
         fields = f.read().rpartition(")")[2].split()  # after the command name, which may hold spaces
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
+
+
+def cpu_s_of(pid: int) -> float:
+    """CPU seconds (user + system) that ``pid`` has used so far, all its threads (/proc/PID/stat)."""
+    return _stat_cpu_s(f"/proc/{pid}/stat")
+
+
+SAMPLER_THREAD = "ldm-sampler"  # ldm_core.batching.SAMPLER_THREAD (not imported: it would load torch into the clients)
+
+
+def thread_cpu_s(pid: int, name: str) -> dict[int, float]:
+    """CPU seconds so far of each live thread of ``pid`` whose OS name is ``name`` (/proc/PID/task/TID/comm; the
+    batcher's workers name themselves ``ldm-sampler``), by thread id."""
+    out: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if (task / "comm").read_text().strip() == name:
+                out[int(task.name)] = _stat_cpu_s(str(task / "stat"))
+        except (OSError, ValueError):
+            continue  # the thread ended meanwhile
+    return out
 
 
 def peak_rss_mb(pid: int) -> float:

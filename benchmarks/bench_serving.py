@@ -35,7 +35,18 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-from app_server import ROOT, UNET_MODES, MemorySampler, batch_runs, cpu_s_of, launch, peak_rss_mb, tree_rss_mb
+from app_server import (
+    ROOT,
+    SAMPLER_THREAD,
+    UNET_MODES,
+    MemorySampler,
+    batch_runs,
+    cpu_s_of,
+    launch,
+    peak_rss_mb,
+    thread_cpu_s,
+    tree_rss_mb,
+)
 from app_workload import MIXED, Workload
 from gradio_client import Client
 
@@ -164,9 +175,18 @@ def cpu_s() -> float:
 
 
 def phase_cpu(server_pid: int):
-    """Start a phase's CPU count; the returned function gives the table's two CPU cells (client, server) since."""
+    """Start a phase's CPU count; the returned function gives the table's three CPU cells since: the clients', the
+    server's, and of that the sampler workers' (threads named ldm-sampler; the rest is Gradio, the handlers, decoding
+    and PNGs)."""
     client, server = cpu_s(), cpu_s_of(server_pid)
-    return lambda: f"{cpu_s() - client:.1f} | {cpu_s_of(server_pid) - server:.1f} |"
+    workers = thread_cpu_s(server_pid, SAMPLER_THREAD)
+
+    def cells() -> str:
+        now = thread_cpu_s(server_pid, SAMPLER_THREAD)  # a worker that started in the phase counts from 0
+        sampling = sum(v - workers.get(tid, 0.0) for tid, v in now.items())
+        return f"{cpu_s() - client:.1f} | {cpu_s_of(server_pid) - server:.1f} | {sampling:.1f} |"
+
+    return cells
 
 
 def measure(args: argparse.Namespace, unet: str) -> None:
@@ -192,7 +212,7 @@ def measure(args: argparse.Namespace, unet: str) -> None:
         print(f"warm-up request: {warm.wall_s:.2f} s, errors: {dict(warm.errors) or 'none'}\n")
         sampler.take_peak()
         lines = ["| phase | students | served | errors | p50 s | p95 s | max s | wall s | served/s | peak RSS MB | "
-                 "client CPU s | server CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                 "client CPU s | server CPU s | of it sampler s |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         notes: list[str] = []
         peaks: list[float] = []
         for n in args.students:
@@ -237,7 +257,9 @@ def measure(args: argparse.Namespace, unet: str) -> None:
               f"children, highest of the run: {max(peaks, default=0):.0f} MB (per phase in the table)")  # fmt: skip
         print(
             "- client CPU s: what this benchmark's own clients used of the same cores in that phase; server CPU s: "
-            f"what app.py used in it (all threads; {os.cpu_count()} cores give {os.cpu_count()} x wall s at most)\n"
+            f"what app.py used in it (all threads; {os.cpu_count()} cores give {os.cpu_count()} x wall s at most); "
+            "of it sampler s: its sampler workers' threads (the rest: Gradio's event loop, the handlers' threads, "
+            "decoding and PNGs)\n"
         )
         probe.close()
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import platform
@@ -400,14 +401,19 @@ def test_two_workers_split_what_waits_into_runs_side_by_side(tiny_pipe: LatentDi
     lock = threading.Lock()
     inner = pipe.model_output
     threads_seen: set[int] = set()
+    meet, met = threading.Barrier(2, timeout=10), set()
 
     def watched(x: torch.Tensor, t: torch.Tensor, class_emb: torch.Tensor) -> torch.Tensor:
         with lock:
             overlap["now"] += 1
             overlap["most"] = max(overlap["most"], overlap["now"])
             threads_seen.add(torch.get_num_threads())
+            first = threading.get_ident() not in met
+            met.add(threading.get_ident())
         try:
-            time.sleep(0.002)  # long enough for the other run's calls to meet this one
+            if first:  # each worker's first call waits for the other's: side by side, they meet at once
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    meet.wait()
             return inner(x, t, class_emb)
         finally:
             with lock:
@@ -483,3 +489,24 @@ def test_what_joins_a_run_the_oldest_of_its_kind_the_lighter_run_first_and_none_
     assert batcher._admit(run_a, model) == [] and len(batcher._pending) == 2  # type: ignore[arg-type]
     batcher._pending = [waiting(model, 1, (4, 8, 8))]  # another latent shape cannot share the calls
     assert batcher._admit(run_a, model) == []  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="OS thread names through prctl: Linux")
+def test_the_workers_carry_their_name_in_the_os_so_their_cpu_can_be_told_apart(
+    tiny_pipe: LatentDiffusionPipeline,
+) -> None:
+    from pathlib import Path
+
+    from ldm_core.batching import SAMPLER_THREAD
+
+    pipe, _rows = batched_pipe(tiny_pipe, Batcher(window_s=0))
+    inner, names = pipe.model_output, []
+
+    def spy(x: torch.Tensor, t: torch.Tensor, class_emb: torch.Tensor) -> torch.Tensor:
+        names.append(Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text().strip())
+        return inner(x, t, class_emb)
+
+    pipe.model_output = spy  # type: ignore[method-assign]
+    pipe([0], num_inference_steps=2, seed=0, guidance_scale=1.0)
+    own = Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text().strip()
+    assert names == [SAMPLER_THREAD] * 2 and own != SAMPLER_THREAD  # the caller's thread keeps its name
