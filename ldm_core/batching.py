@@ -7,10 +7,11 @@ worker thread (or ``num_workers``, each taking the next group while the others r
 that arrive together (it waits ``window_s`` after the first, and again while more
 keep coming, up to ``max_window_s``), groups them by (model, ``SamplingJob.group_key``) and runs each group, up to
 ``max_rows`` images, as one ``sampling.SamplingRun``; a group larger than that is cut into equal runs, not into full
-ones and a small remainder (a run of 4 images costs almost what one of 48 does). With ``join_running`` requests that
-arrive later join a run under way, each as a sampler loop of its own beside the others (see ``Batcher``). Each request keeps its own seeds,
-classes, guidance, eta, callback, previews and stop (see ``sampling``). Past ``max_queued_rows`` waiting images a new
-request is refused at once with ``ServerBusy``, whose message says when to try again.
+ones and a small remainder (a run of 4 images costs almost what one of 48 does). With ``join_running`` requests
+that arrive later join a run under way, each as a sampler loop of its own beside the others (see ``Batcher``).
+Each request keeps its own seeds, classes, guidance, eta, callback, previews and stop (see ``sampling``). Past
+``max_queued_rows`` waiting images a new request is refused at once with ``ServerBusy``, whose message says when to
+try again.
 
 The workers are the threads that should run torch with several threads (``num_threads`` each). torch's intra-op
 threads are OpenMP teams, and each application thread that runs a parallel op gets a team of its own; once the
@@ -130,10 +131,11 @@ class Batcher:
     join_running: let waiting requests of the run's model and latent shape, whatever their sampler and steps, join
         a run that is under way (``_admit``: up to ``max_rows``, the lighter run first) instead of waiting for a
         worker to end its run. Off by default, as measured on 2 cores (AVX-512, Fashion-MNIST, two one-thread
-        workers, ``max_rows`` 64): 48 mixed requests (generate, interpolate, img2img, inpaint) in a script took 2.49-2.90 s
-        instead of 3.13-3.39 s, but a class of 50 pressing Generate through app.py (benchmarks/bench_serving.py,
-        runs alternated) took 6.1-8.4 s instead of 5.6-7.1 s, with 1-3 s more of the server's CPU: the requests
-        then end together at the end of the burst, not run after run, and all 50 are open in Gradio at once.
+        workers, ``max_rows`` 64): 48 mixed requests (generate, interpolate, img2img, inpaint) in a script took
+        2.49-2.90 s instead of 3.13-3.39 s, but a class of 50 pressing Generate through app.py
+        (benchmarks/bench_serving.py, runs alternated) took 6.1-8.4 s instead of 5.6-7.1 s, with 1-3 s more of the
+        server's CPU: the requests then end together at the end of the burst, not run after run, and all 50 are
+        open in Gradio at once.
     """
 
     def __init__(self, window_s: float = 0.03, max_rows: int = 128, max_queued_rows: int = 2048,
@@ -296,9 +298,14 @@ class Batcher:
                 with self._cond:
                     newcomers = self._admit(run, model)
                 if newcomers:
-                    live.update((id(r.job), r) for r in newcomers)
                     joined += newcomers
-                    run.add([r.job for r in newcomers])
+                    try:
+                        run.add([r.job for r in newcomers])
+                    except Exception as e:  # what cannot start fails alone; the run goes on
+                        for r in newcomers:
+                            self._finish(r, e)
+                    else:
+                        live.update((id(r.job), r) for r in newcomers)
                 for job, result in run.step():
                     self._finish(live.pop(id(job)), result)
         except BaseException as e:

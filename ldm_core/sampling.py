@@ -145,13 +145,14 @@ class _Cohort:
         # one eta for all: the scalar arithmetic of a request alone (per-row only when requests differ)
         eta_arg: float | Tensor = float(eta[0]) if bool((eta == eta[0]).all()) else eta
         if first.sampler == REPAINT:
+            known, mask = _cat(jobs, lambda j: j.sampler_rows["known"]), _cat(jobs, lambda j: j.sampler_rows["mask"])
             self.steps = steps_repaint(x, model.schedule, first.timesteps, generators=generators, callback=self.on_step,
-                                       known=_cat(jobs, lambda j: j.sampler_rows["known"]),
-                                       mask=_cat(jobs, lambda j: j.sampler_rows["mask"]), **dict(first.sampler_options))  # fmt: skip
+                                       known=known, mask=mask, **dict(first.sampler_options))  # fmt: skip
         else:
             get_sampler(first.sampler)  # an unknown name: a clear error
-            self.steps = SAMPLER_STEPS[first.sampler](x, model.schedule, first.timesteps, eta=eta_arg,
-                                                      generators=generators, callback=self.on_step, step_hook=self.hook)  # fmt: skip
+            steps = SAMPLER_STEPS[first.sampler]
+            self.steps = steps(x, model.schedule, first.timesteps, eta=eta_arg, generators=generators,
+                               callback=self.on_step, step_hook=self.hook)  # fmt: skip
         self.advance(None)
 
     def advance(self, eps: Tensor | None) -> None:

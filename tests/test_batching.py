@@ -435,26 +435,33 @@ def test_two_workers_split_what_waits_into_runs_side_by_side(tiny_pipe: LatentDi
         Batcher(num_workers=0)
 
 
-def test_a_request_that_arrives_mid_run_joins_it_and_gets_the_images_it_gets_alone(
-    tiny_pipe: LatentDiffusionPipeline,
-) -> None:
-    batcher = Batcher(window_s=0.0, join_running=True)
-    pipe, rows = batched_pipe(tiny_pipe, batcher)
-    inner, late = pipe.model_output, {}
+def arrive_during(pipe: LatentDiffusionPipeline, rows: list[int], batcher: Batcher, calls: int,
+                  arrive: Callable[[], Any]) -> threading.Thread:  # fmt: skip
+    """Start ``arrive`` in a thread once ``pipe`` (from ``batched_pipe``) has made ``calls`` UNet calls, and hold the
+    next call until it waits in ``batcher``; -> that thread."""
+    inner, thread = pipe.model_output, threading.Thread(target=arrive)
 
-    def arrives_at_the_second_call(x: torch.Tensor, t: torch.Tensor, class_emb: torch.Tensor) -> torch.Tensor:
-        if len(rows) == 2:  # the first request's third step: the second request comes in now
-            late["thread"] = threading.Thread(target=lambda: late.update(out=pipe(
-                [2, 0, 1], num_inference_steps=4, seed=5, guidance_scale=2.0, sampler="dpmpp_2m")))  # fmt: skip
-            late["thread"].start()
+    def arriving(x: torch.Tensor, t: torch.Tensor, class_emb: torch.Tensor) -> torch.Tensor:
+        if len(rows) == calls:
+            thread.start()
             deadline = time.monotonic() + 30
             while not batcher._pending and time.monotonic() < deadline:
                 time.sleep(0.005)
         return inner(x, t, class_emb)
 
-    pipe.model_output = arrives_at_the_second_call  # type: ignore[method-assign]
+    pipe.model_output = arriving  # type: ignore[method-assign]
+    return thread
+
+
+def test_a_request_that_arrives_mid_run_joins_it_and_gets_the_images_it_gets_alone(
+    tiny_pipe: LatentDiffusionPipeline,
+) -> None:
+    batcher = Batcher(window_s=0.0, join_running=True)
+    (pipe, rows), late = batched_pipe(tiny_pipe, batcher), {}
+    arriving = arrive_during(pipe, rows, batcher, 2, lambda: late.update(out=pipe(  # the first request's third step
+        [2, 0, 1], num_inference_steps=4, seed=5, guidance_scale=2.0, sampler="dpmpp_2m")))  # fmt: skip
     first = pipe([1], num_inference_steps=STEPS, seed=3, guidance_scale=2.0)
-    late["thread"].join(60)
+    arriving.join(60)
     # one run: 1 image (x2, guidance) for three steps, the 3 late images beside it from its fourth, on to their own
     # fourth and last step after the first request has ended
     assert rows == [2, 2, 2, 8, 8, 8, 6] and [(b.requests, b.images) for b in batcher.history] == [(2, 4)]
@@ -510,3 +517,27 @@ def test_the_workers_carry_their_name_in_the_os_so_their_cpu_can_be_told_apart(
     pipe([0], num_inference_steps=2, seed=0, guidance_scale=1.0)
     own = Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text().strip()
     assert names == [SAMPLER_THREAD] * 2 and own != SAMPLER_THREAD  # the caller's thread keeps its name
+
+
+def test_a_request_that_cannot_start_fails_alone_and_the_run_it_joins_goes_on(
+    tiny_pipe: LatentDiffusionPipeline,
+) -> None:
+    batcher = Batcher(window_s=0.0, join_running=True)
+    pipe, rows = batched_pipe(tiny_pipe, batcher)
+    late: dict[str, Any] = {}  # what the late request got
+    bad = SamplingJob(x=torch.zeros(1, 4, 7, 7), timesteps=torch.arange(3).flip(0),
+                      class_emb=tiny_pipe.class_embeddings([0]), guidance=torch.ones(1), eta=torch.zeros(1),
+                      generators=tiny_pipe.make_generators(0, 1), sampler="no-such-sampler")  # fmt: skip
+
+    def submit_bad() -> None:
+        try:
+            batcher.submit(pipe, bad)
+        except ValueError as e:
+            late["error"] = e
+
+    arriving = arrive_during(pipe, rows, batcher, 1, submit_bad)
+    out = pipe([1], num_inference_steps=STEPS, seed=3, guidance_scale=2.0)
+    arriving.join(60)
+    assert "sampler must be one of" in str(late["error"]) and len(rows) == STEPS
+    alone = tiny_pipe([1], num_inference_steps=STEPS, seed=3, guidance_scale=2.0)
+    torch.testing.assert_close(out.latents, alone.latents, atol=1e-3, rtol=1e-3)
