@@ -49,25 +49,23 @@ from .sampling import SamplingJob, SamplingModel, SamplingRun
 log = logging.getLogger(__name__)
 
 
-def _load_malloc_trim():
+def _load_libc() -> ctypes.CDLL | None:
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # glibc only
-    except (OSError, AttributeError):  # musl, macOS, Windows: nothing to call
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:  # no C library to load by name (Windows): nothing to call
         return None
 
 
-_malloc_trim = _load_malloc_trim()
+_libc = _load_libc()
+_malloc_trim = getattr(_libc, "malloc_trim", None)  # glibc only (not musl, macOS)
 SAMPLER_THREAD = "ldm-sampler"  # the workers' name in the OS (top -H, /proc/PID/task/TID/comm; benchmarks read it)
 
 
 def name_os_thread(name: str) -> bool:
     """Give the calling thread ``name`` (15 bytes at most) in the OS, where Python's thread names do not reach, so
     its CPU time can be told apart from the server's other threads; False where there is no prctl (not Linux)."""
-    try:
-        prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").prctl
-    except (OSError, AttributeError):
-        return False
-    return prctl(15, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0) == 0  # 15: PR_SET_NAME
+    prctl = getattr(_libc, "prctl", None)
+    return prctl is not None and prctl(15, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0) == 0  # 15: PR_SET_NAME
 
 
 def release_free_memory() -> bool:

@@ -295,12 +295,6 @@ def _driven(steps: Callable[..., SamplerSteps]) -> Callable[..., Tensor]:
     return sample
 
 
-sample_ddpm = _driven(steps_ddpm)
-sample_ddim = _driven(steps_ddim)
-sample_dpmpp_2m = _driven(steps_dpmpp_2m)
-sample_euler = _driven(steps_euler)
-sample_heun = _driven(steps_heun)
-
 SAMPLER_STEPS: dict[str, Callable[..., SamplerSteps]] = {
     "ddpm": steps_ddpm,
     "ddim": steps_ddim,
@@ -308,13 +302,9 @@ SAMPLER_STEPS: dict[str, Callable[..., SamplerSteps]] = {
     "euler": steps_euler,
     "heun": steps_heun,
 }
-SAMPLERS: dict[str, Callable[..., Tensor]] = {
-    "ddpm": sample_ddpm,
-    "ddim": sample_ddim,
-    "dpmpp_2m": sample_dpmpp_2m,
-    "euler": sample_euler,
-    "heun": sample_heun,
-}
+SAMPLERS: dict[str, Callable[..., Tensor]] = {name: _driven(steps) for name, steps in SAMPLER_STEPS.items()}
+sample_ddpm, sample_ddim, sample_dpmpp_2m = SAMPLERS["ddpm"], SAMPLERS["ddim"], SAMPLERS["dpmpp_2m"]
+sample_euler, sample_heun = SAMPLERS["euler"], SAMPLERS["heun"]
 DEFAULT_SAMPLER = "ddim"  # a model's sampler unless its config.json names another (``default_sampler``)
 STOCHASTIC_SAMPLERS = ("ddpm",)  # always draw noise; "ddim" draws when eta > 0
 

@@ -168,18 +168,19 @@ class _Cohort:
         self.errors[k] = error
         self.active[self.rows[k]] = False
 
-    def due(self, k: int, job: SamplingJob, done: int) -> bool:
+    def due(self, k: int, job: SamplingJob, done: int, stride: int) -> bool:
         """Job k shows a preview after step ``done``: every ``preview_every`` steps, and in a run of more than
         PREVIEWING_JOBS requests only at every ``stride``-th of those, the jobs taking turns (its turn shifts it)."""
         if self.errors[k] is not None or not job.preview_every or job.on_preview is None or done >= self.total:
             return False
         slot, rest = divmod(done, job.preview_every)
-        return rest == 0 and (slot + self.turns[k]) % self.run.preview_stride() == 0
+        return rest == 0 and (slot + self.turns[k]) % stride == 0
 
     def on_step(self, info: StepInfo) -> None:
         done = info.i + 1
         jobs, rows = self.jobs, self.rows
-        wants = [k for k, j in enumerate(jobs) if self.due(k, j, done)]
+        stride = self.run.preview_stride()
+        wants = [k for k, j in enumerate(jobs) if self.due(k, j, done, stride)]
         if wants:
             picked = torch.cat([info.x0[rows[k]] for k in wants])
             images = np.split(self.run.model.preview_images(picked), list(itertools.accumulate(
@@ -271,24 +272,18 @@ class SamplingRun:
             full = lo == 0 and hi >= model.schedule.num_train_timesteps
             keeps = [None if bool(c.active.all()) else c.active.nonzero()[:, 0] for c in live]
 
-            def rows_of(c: _Cohort, keep: Tensor | None, value: Tensor) -> Tensor:
-                return value if keep is None else value[keep]  # dropped rows leave the network's batch
+            def gather(get: Callable[[_Cohort], Tensor]) -> Tensor:  # dropped rows leave the network's batch
+                return torch.cat([get(c) if k is None else get(c)[k] for c, k in zip(live, keeps, strict=True)])
 
-            xs = [rows_of(c, k, c.want[0]) for c, k in zip(live, keeps, strict=True)]  # type: ignore[index]
-            ts = [rows_of(c, k, c.want[1]) for c, k in zip(live, keeps, strict=True)]  # type: ignore[index]
-            gs = [rows_of(c, k, c.guidance if full else guidance_in(c.guidance, c.want[1], lo, hi))  # type: ignore[index]
-                  for c, k in zip(live, keeps, strict=True)]  # fmt: skip
-            one = len(live) == 1
+            sizes = [len(c.active) if k is None else len(k) for c, k in zip(live, keeps, strict=True)]
+            t = gather(lambda c: c.want[1])  # type: ignore[index]
+            guidance = gather(lambda c: c.guidance)
             out = guided_output(
-                model.model_output, model.schedule, xs[0] if one else torch.cat(xs), ts[0] if one else torch.cat(ts),
-                torch.cat([rows_of(c, k, c.emb) for c, k in zip(live, keeps, strict=True)]),
-                torch.cat([rows_of(c, k, c.null) for c, k in zip(live, keeps, strict=True)]),
-                gs[0] if one else torch.cat(gs), model.prediction_type,
+                model.model_output, model.schedule, gather(lambda c: c.want[0]), t,  # type: ignore[index]
+                gather(lambda c: c.emb), gather(lambda c: c.null),
+                guidance if full else guidance_in(guidance, t, lo, hi), model.prediction_type,
             )  # fmt: skip
-            start = 0
-            for c, keep, x in zip(live, keeps, xs, strict=True):
-                eps = out[start : start + len(x)]
-                start += len(x)
+            for c, keep, eps in zip(live, keeps, out.split(sizes), strict=True):
                 if keep is not None:
                     eps, part = torch.zeros_like(c.want[0]), eps  # type: ignore[index]
                     eps[keep] = part
