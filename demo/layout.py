@@ -8,7 +8,7 @@ import gradio as gr
 
 from ldm_core import LatentDiffusionPipeline
 
-from . import edit, generate, inpaint, interpolate, learn, lesson, served_files, sessions
+from . import edit, event_loop, generate, inpaint, interpolate, learn, lesson, served_files, sessions
 from .components import check_inputs
 from .i18n import I18N, compose, say, t
 from .registry import ModelRegistry
@@ -38,6 +38,7 @@ def build_demo(model_dirs: list[str | os.PathLike]) -> gr.Blocks:
     registry = ModelRegistry(model_dirs)
     served_files.install()  # pictures written whole: the same image for many students at once (served_files.py)
     sessions.install()  # a new session builds no config of the page's blocks up front (sessions.py)
+    event_loop.cache_signatures()  # each block class's __init__ signature computed once, not per config (event_loop.py)
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         if not len(registry):
             _message_page(model_dirs, registry.errors)
@@ -45,7 +46,9 @@ def build_demo(model_dirs: list[str | os.PathLike]) -> gr.Blocks:
             demo.bindings = _workbench(demo, registry)  # for tests: the model-dependent widgets and their updates
     check_inputs(demo)  # a bad number or upload gets a message that says what is allowed
     demo.registry = registry  # for tests and scripts: the loaded pipelines
-    return demo.queue(**QUEUE_KWARGS)
+    demo.queue(**QUEUE_KWARGS)
+    event_loop.tune_queue(demo)  # Gradio's queue polls every 20 / 50 ms, not 1 / 10 ms (event_loop.py)
+    return demo
 
 
 def _message_page(model_dirs: list[str | os.PathLike], errors: list[str]) -> None:
