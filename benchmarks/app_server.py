@@ -175,11 +175,11 @@ UNET_MODES = {"eager": "0", "torchscript": "torchscript", "inductor": "1"}  # ->
 
 
 def launch(run_dir: str | os.PathLike, ready_timeout_s: float = 180.0, env: dict[str, str] | None = None,
-           unet: str = "torchscript", compile_timeout_s: float = 1800.0) -> AppServer:  # fmt: skip
+           unet: str = "torchscript", compile_timeout_s: float = 1800.0, root: Path = ROOT) -> AppServer:  # fmt: skip
     """Start ``python app.py`` on a free 127.0.0.1 port (log and cache folder under ``run_dir``) with its denoisers
     run as ``unet`` (one of UNET_MODES; app.py's default is torchscript); return once it answers /config and, unless
-    eager, says its denoisers' graphs are built. Raises RuntimeError (with the log's tail) if it exits or does not
-    answer in time."""
+    eager, says its denoisers' graphs are built. ``root``: the checkout whose app.py runs. Raises RuntimeError (with
+    the log's tail) if it exits or does not answer in time."""
     if unet not in UNET_MODES:
         raise ValueError(f"unet must be one of {sorted(UNET_MODES)}, got {unet!r}")
     run_dir = Path(run_dir)
@@ -202,7 +202,7 @@ def launch(run_dir: str | os.PathLike, ready_timeout_s: float = 180.0, env: dict
     t0 = time.perf_counter()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "app.py"], cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "app.py"], cwd=root, env=server_env, stdout=log, stderr=subprocess.STDOUT
         )
     server = AppServer(proc, url, 0.0, str(cache_dir), str(log_path), server_env)
     while time.perf_counter() - t0 < ready_timeout_s:
