@@ -140,6 +140,7 @@ class _Cohort:
         self.errors: list[BaseException | None] = [None] * len(jobs)
         self.active = torch.ones(n, dtype=torch.bool)
         self.total = len(first.timesteps)
+        self.done = 0  # steps its loop has done
         self.want: tuple[Tensor, Tensor] | None = None  # the (x_t, t) its sampler waits to have denoised
         self.final: Tensor | None = None  # x_0 of every row once the loop has ended
         # one eta for all: the scalar arithmetic of a request alone (per-row only when requests differ)
@@ -177,7 +178,7 @@ class _Cohort:
         return rest == 0 and (slot + self.turns[k]) % stride == 0
 
     def on_step(self, info: StepInfo) -> None:
-        done = info.i + 1
+        done = self.done = info.i + 1
         jobs, rows = self.jobs, self.rows
         stride = self.run.preview_stride()
         wants = [k for k, j in enumerate(jobs) if self.due(k, j, done, stride)]
@@ -242,6 +243,11 @@ class SamplingRun:
     def rows(self) -> int:
         """Images still being sampled."""
         return sum(int(c.active.sum()) for c in self.cohorts if c.want is not None)
+
+    def work_left(self) -> int:
+        """Image-steps still to sample: each live image times the steps its loop has left (read by other workers
+        to share what waits; a step's count may be one behind)."""
+        return sum(int(c.active.sum()) * (c.total - c.done) for c in self.cohorts if c.want is not None)
 
     def preview_stride(self) -> int:
         """1 for up to PREVIEWING_JOBS live jobs: each previews every ``preview_every`` steps; more take turns."""

@@ -137,7 +137,7 @@ def test_bad_input_is_an_app_error_and_the_server_goes_on(client, files, api_nam
 
 def test_queue_and_upload_limits(app, client, files):  # noqa: F811
     assert app._queue.max_size == 512 and app._queue.default_concurrency_limit == 128
-    assert app.registry.batcher.max_rows == 64 and app.registry.batcher.max_queued_rows == 1024
+    assert app.registry.batcher.max_rows == 100 and app.registry.batcher.max_queued_rows == 1024
     big = files / "big.png"  # 6.8 MB of noise: over the 5 MB the app accepts
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (1500, 1500, 3), dtype=np.uint8)).save(big)
     assert big.stat().st_size > 5 * 1024 * 1024

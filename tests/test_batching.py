@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,7 +20,7 @@ import torch
 
 from ldm_core import Batcher, LatentDiffusionPipeline, Preview, ServerBusy
 from ldm_core.batching import _Request
-from ldm_core.sampling import SamplingJob, run_jobs
+from ldm_core.sampling import SamplingJob, SamplingRun, run_jobs
 
 STEPS = 6
 
@@ -214,16 +215,34 @@ def test_busy_when_too_many_images_wait(tiny_pipe: LatentDiffusionPipeline) -> N
     assert busy[0].retry_after_s > 0
 
 
+def two_image_job(pipe: LatentDiffusionPipeline, steps: int, sampler: str, seed: int, scale: float,
+                  latent: tuple[int, ...] = (4, 7, 7)) -> SamplingJob:  # fmt: skip
+    """A sampling job of two images (classes 0 and 1) as the pipeline would make it."""
+    gens = pipe.make_generators(seed, 2)
+    return SamplingJob(x=torch.cat([torch.randn((1, *latent), generator=g) for g in gens]),
+                       timesteps=pipe.check_args(steps, scale, sampler).timesteps(),
+                       class_emb=pipe.class_embeddings([0, 1]), guidance=torch.full((2,), scale),
+                       eta=torch.zeros(2), generators=gens, sampler=sampler)  # fmt: skip
+
+
+def test_a_run_counts_the_image_steps_it_has_left(tiny_pipe: LatentDiffusionPipeline) -> None:
+    run = SamplingRun(tiny_pipe)
+    run.add([two_image_job(tiny_pipe, 4, "ddim", 0, 1.0), two_image_job(tiny_pipe, 6, "dpmpp_2m", 1, 2.0)])
+    assert run.work_left() == 2 * 4 + 2 * 6
+    run.step()
+    assert run.work_left() == 2 * 3 + 2 * 5
+    for _ in range(3):
+        run.step()
+    assert run.work_left() == 2 * 2  # the 4-step loop has ended and left the run
+    while run:
+        run.step()
+    assert run.work_left() == 0
+
+
 def test_one_run_answers_loops_of_other_samplers_and_step_counts_with_one_unet_call_a_step(
     tiny_pipe: LatentDiffusionPipeline,
 ) -> None:
-    def job(steps: int, sampler: str, seed: int, scale: float, latent: tuple[int, ...] = (4, 7, 7)) -> SamplingJob:
-        gens = tiny_pipe.make_generators(seed, 2)
-        return SamplingJob(x=torch.cat([torch.randn((1, *latent), generator=g) for g in gens]),
-                           timesteps=tiny_pipe.check_args(steps, scale, sampler).timesteps(),
-                           class_emb=tiny_pipe.class_embeddings([0, 1]), guidance=torch.full((2,), scale),
-                           eta=torch.zeros(2), generators=gens, sampler=sampler)  # fmt: skip
-
+    job = partial(two_image_job, tiny_pipe)
     specs = [(6, "ddim", 0, 3.0), (4, "dpmpp_2m", 1, 1.0), (3, "heun", 2, 2.0), (6, "ddim", 3, 5.0)]
     alone = [run_jobs(tiny_pipe, [job(*spec)])[0] for spec in specs]
     calls: list[int] = []
@@ -392,6 +411,27 @@ def test_with_two_workers_a_burst_is_cut_into_an_even_number_of_runs() -> None:
         taken.append(sum(r.job.num_images for r in batcher._take_group()))
     # 48 images, at most 16 a run: three runs of 16 would leave one worker idle through the third; four of 12 do not
     assert taken == [12, 12, 12, 12] and not batcher._pending
+
+
+def test_a_worker_that_frees_up_takes_its_fair_part_of_what_waits_and_of_what_other_runs_have_left() -> None:
+    batcher = Batcher(max_rows=64, num_workers=2)
+    model = object()
+
+    def waiting() -> _Request:  # 4 images of 10 steps
+        return _Request(model, SimpleNamespace(num_images=4, group_key="k", timesteps=torch.arange(10)))  # type: ignore[arg-type]
+
+    batcher._pending, batcher._active_runs = [waiting() for _ in range(10)], 1
+    batcher._runs = [SimpleNamespace(work_left=lambda: 200)]  # type: ignore[list-item]  # 20 images' steps to go
+    # (40 waiting + 20 left) / 2 workers = 30 images each: this worker takes 32 (whole requests), the other worker
+    # the last 8 when its run ends, and both end about together
+    assert sum(r.job.num_images for r in batcher._take_group()) == 32 and len(batcher._pending) == 2
+    batcher._pending, batcher._active_runs = [waiting() for _ in range(10)], 1
+    batcher._runs = [SimpleNamespace(work_left=lambda: 900)]  # type: ignore[list-item]  # far behind: take all
+    assert sum(r.job.num_images for r in batcher._take_group()) == 40 and not batcher._pending
+    batcher._pending, batcher._active_runs = [waiting() for _ in range(20)], 1
+    assert sum(r.job.num_images for r in batcher._take_group()) == 64  # never past max_rows
+    batcher._pending, batcher._active_runs, batcher._runs = [waiting() for _ in range(10)], 1, []
+    assert sum(r.job.num_images for r in batcher._take_group()) == 40  # nothing under way to share with
 
 
 def test_two_workers_split_what_waits_into_runs_side_by_side(tiny_pipe: LatentDiffusionPipeline) -> None:
