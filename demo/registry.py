@@ -20,7 +20,7 @@ REQUIRED_FILES = ("config.json", "vae.safetensors", "unet.safetensors")
 SKIPPED_FOLDERS = ("classifiers",)  # evaluation classifiers, not diffusion models
 # Requests arriving within 50 ms merge, and the worker waits on while more keep coming (0.25 s at most; a class of
 # 50 reached it over 0.17 s, in steps of up to 30 ms); a run holds at most 100 images (200 UNet rows with guidance:
-# a class of 50 at the defaults fits in two runs side by side; peak memory 1.0-1.05 GB against 0.97-1.02 GB with
+# a class of 50 at the defaults fits in two runs side by side; peak memory 1.0-1.12 GB against 0.97-1.02 GB with
 # 64), a larger burst runs in equal parts; past 1,024 images waiting (e.g. 64 students x 16 images), a request is
 # told the server is busy and when to try again.
 BATCHER_KWARGS = {"window_s": 0.05, "max_window_s": 0.25, "max_rows": 100, "max_queued_rows": 1024}

@@ -203,8 +203,9 @@ class Batcher:
         waits plus what those runs have to go (``SamplingRun.work_left``, in image-steps), so that the workers end
         about together: runs start as a burst arrives, not at once, and the equal split of what waited let one
         worker run on alone for 0.2-1.5 s at the end of a burst of 50 (the two last runs' ends, traced in 6 bursts;
-        0.3-0.6 s with it, in 3). With it and 100 images a run, 6 bursts of 50 alternated with 6 of the equal split
-        and 64 a run: median 4.9 s (4.4-6.0) against 5.4 s (4.8-6.4)."""
+        0.3-0.6 s with it, in 3). With it and 100 images a run, in two alternated series of 6 bursts of 50 each against
+        the equal split and 64 a run: medians 4.9 s (4.4-6.0) and 4.95 s (4.8-5.8) against 5.4 s (4.8-6.4) and
+        5.75 s (4.9-6.7)."""
         key = self._pending[0].key
         kind = [r for r in self._pending if r.key == key]
         waiting = sum(r.job.num_images for r in kind)
