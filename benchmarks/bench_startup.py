@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app_server import ROOT, launch
 from app_workload import endpoint_defaults
-from gradio_client import Client
+from bench_serving import student_client
 
 
 def one_start(root: Path, run_dir: str) -> tuple[float, float]:
@@ -31,7 +31,7 @@ def one_start(root: Path, run_dir: str) -> tuple[float, float]:
     server = launch(run_dir, unet="eager", root=root)  # returns as soon as /config answers
     try:
         ready = server.ready_s
-        client = Client(server.url, verbose=False, ssl_verify=False)
+        client = student_client(server.url)
         client.predict(*endpoint_defaults(client)["generate"].values(), api_name="/generate")
         return ready, time.perf_counter() - t0
     finally:
